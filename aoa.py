@@ -1,0 +1,1006 @@
+"""aoa — lets any OpenAI client talk to one other LLM vendor.
+
+This module owns every piece of IO: environment → settings, the HTTP server and its routes,
+inbound auth and CORS, the one upstream `ClientSession`, SSE decoding (upstream) and writing
+(downstream), media fetching, errors → HTTP, logging. Translation lives in `providers/`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hmac
+import ipaddress
+import itertools
+import logging
+import os
+import re
+import secrets
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import msgspec
+from aiohttp import web
+from aiohttp.abc import AbstractResolver
+
+if sys.version_info >= (3, 11):
+    from asyncio import timeout as _timeout
+else:  # aiohttp depends on async-timeout before 3.11
+    from async_timeout import timeout as _timeout
+
+import providers
+from providers import core, oai
+
+__version__ = "0.1.0"
+
+log = logging.getLogger("aoa")
+access_log = logging.getLogger("aoa.access")
+
+# --- settings -----------------------------------------------------------------------------
+
+DEFAULTS = {
+    "AOA_TYPE": "azure",
+    "AOA_HOST": "0.0.0.0",
+    "AOA_PORT": 8080,
+    "AOA_LOG_LEVEL": "info",
+    "AOA_MAX_BODY": 32 * 1024 * 1024,
+    "AOA_CONNECT_TIMEOUT": 10.0,
+    "AOA_FIRST_BYTE_TIMEOUT": 600.0,
+    "AOA_IDLE_TIMEOUT": 120.0,
+    "AOA_SHUTDOWN_GRACE": 30.0,
+    "AOA_MODELS_TTL": 60.0,
+    "AOA_FETCH_MAX_BYTES": 20 * 1024 * 1024,
+    "AOA_FETCH_TIMEOUT": 15.0,
+}
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class Config(msgspec.Struct, kw_only=True):
+    kind: str
+    host: str
+    port: int
+    log_level: str
+    api_keys: tuple[str, ...]
+    cors_origins: tuple[str, ...]
+    max_body: int
+    connect_timeout: float
+    first_byte_timeout: float
+    idle_timeout: float
+    shutdown_grace: float
+    models_ttl: float
+    fetch_private: bool
+    fetch_max_bytes: int
+    fetch_timeout: float
+    settings: Any  # the provider's Settings
+    fallback: bool = False  # True when no upstream was configured and the mock answers
+
+
+def load_config(env: Mapping[str, str]) -> Config:
+    kind = env.get("AOA_TYPE", "").strip().lower()
+    fallback = False
+    if not kind:
+        kind = DEFAULTS["AOA_TYPE"]
+        if not env.get("AZURE_ENDPOINT", "").strip():
+            kind, fallback = "mock", True
+    if kind not in providers.KINDS:
+        raise core.ConfigError(
+            f"AOA_TYPE={kind!r} is not a known upstream; choose one of: {', '.join(sorted(providers.KINDS))}"
+        )
+    host = env.get("AOA_HOST", "").strip() or DEFAULTS["AOA_HOST"]
+    port = core.parse_int(env, "AOA_PORT", DEFAULTS["AOA_PORT"], low=0)
+    if port > 65535:
+        raise core.ConfigError(f"AOA_PORT={port} is not a TCP port")
+    level = env.get("AOA_LOG_LEVEL", "").strip().lower() or DEFAULTS["AOA_LOG_LEVEL"]
+    if level not in LOG_LEVELS:
+        raise core.ConfigError(f"AOA_LOG_LEVEL={level!r} is not one of {', '.join(LOG_LEVELS)}")
+    keys = tuple(k.strip() for k in env.get("AOA_API_KEYS", "").split(",") if k.strip())
+    origins = tuple(o.strip() for o in env.get("AOA_CORS_ORIGINS", "*").split(",") if o.strip())
+    return Config(
+        kind=kind,
+        host=host,
+        port=port,
+        log_level=level,
+        api_keys=keys,
+        cors_origins=origins,
+        max_body=core.parse_int(env, "AOA_MAX_BODY", DEFAULTS["AOA_MAX_BODY"], low=1024),
+        connect_timeout=core.parse_float(env, "AOA_CONNECT_TIMEOUT", DEFAULTS["AOA_CONNECT_TIMEOUT"], low=0.001),
+        first_byte_timeout=core.parse_float(env, "AOA_FIRST_BYTE_TIMEOUT", DEFAULTS["AOA_FIRST_BYTE_TIMEOUT"], low=0.001),
+        idle_timeout=core.parse_float(env, "AOA_IDLE_TIMEOUT", DEFAULTS["AOA_IDLE_TIMEOUT"], low=0.001),
+        shutdown_grace=core.parse_float(env, "AOA_SHUTDOWN_GRACE", DEFAULTS["AOA_SHUTDOWN_GRACE"]),
+        models_ttl=core.parse_float(env, "AOA_MODELS_TTL", DEFAULTS["AOA_MODELS_TTL"]),
+        fetch_private=core.parse_bool(env, "AOA_FETCH_PRIVATE", False),
+        fetch_max_bytes=core.parse_int(env, "AOA_FETCH_MAX_BYTES", DEFAULTS["AOA_FETCH_MAX_BYTES"], low=1),
+        fetch_timeout=core.parse_float(env, "AOA_FETCH_TIMEOUT", DEFAULTS["AOA_FETCH_TIMEOUT"], low=0.001),
+        settings=providers.load(kind).load_settings(env),
+        fallback=fallback,
+    )
+
+
+# --- secrets never leave the process ------------------------------------------------------
+
+_SECRET_PATTERNS = re.compile(
+    r"(?i)(key=)[^&\s\"']+|(bearer\s+)[^\s\"',]+|(api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"
+    r"|(x-goog-api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+|(://[^/\s:@]+:)[^@/\s]+(@)"
+)
+
+
+class Redactor:
+    """Scrubs configured secrets and anything shaped like a credential from text."""
+
+    def __init__(self, secrets_: list[str]) -> None:
+        # Longest first so a key that contains another is removed whole.
+        self.secrets = sorted({s for s in secrets_ if len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: str, extra: str = "") -> str:
+        for s in (*self.secrets, extra) if len(extra) >= 4 else self.secrets:
+            if s in text:
+                text = text.replace(s, "[redacted]")
+        return _SECRET_PATTERNS.sub(_mask, text)
+
+
+def _mask(m: re.Match) -> str:
+    groups = [g for g in m.groups() if g is not None]
+    if len(groups) == 2:  # user:password@ in a URL
+        return f"{groups[0]}[redacted]{groups[1]}"
+    return f"{groups[0]}[redacted]"
+
+
+class _RedactingFilter(logging.Filter):
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self.redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.redact(record.getMessage())
+        record.args = ()
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+def config_secrets(config: Config) -> list[str]:
+    common = config.settings.common
+    found = [*config.api_keys, common.api_key]
+    for url in (common.http_proxy, common.socks_proxy):
+        if url:
+            parts = urlsplit(url)
+            found += [parts.password or "", parts.username or ""]
+    return [s for s in found if s]
+
+
+# --- SSE ----------------------------------------------------------------------------------
+
+
+class SSEDecoder:
+    """Server-sent events per the WHATWG spec: `\\n`, `\\r\\n` or `\\r` line ends, `event:`,
+    multi-line `data:`, `:` comments, events split across reads at any byte."""
+
+    MAX_BUFFER = 16 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self.buf = b""
+        self.event = ""
+        self.data: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> list[tuple[str, bytes]]:
+        buf = self.buf + chunk if self.buf else chunk
+        if b"\r" in buf:
+            # A trailing CR may be the first half of a CRLF split across reads.
+            hold = buf.endswith(b"\r")
+            if hold:
+                buf = buf[:-1]
+            buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if hold:
+                buf += b"\r"
+        *lines, self.buf = buf.split(b"\n")
+        if len(self.buf) > self.MAX_BUFFER:
+            raise core.Error(502, "The upstream sent an over-long SSE line.", code="upstream_invalid_sse")
+        if self.buf.endswith(b"\r"):
+            lines.append(self.buf[:-1])
+            self.buf = b""
+        events: list[tuple[str, bytes]] = []
+        for line in lines:
+            self._line(line, events)
+        return events
+
+    def _line(self, line: bytes, events: list[tuple[str, bytes]]) -> None:
+        if not line:
+            if self.data:
+                events.append((self.event or "message", b"\n".join(self.data)))
+                self.data = []
+            self.event = ""
+            return
+        if line[0] == 58:  # ':' comment, e.g. keep-alives and DashScope's `:HTTP_STATUS/200`
+            return
+        name, _, value = line.partition(b":")
+        if value[:1] == b" ":
+            value = value[1:]
+        if name == b"data":
+            self.data.append(value)
+        elif name == b"event":
+            self.event = value.decode("utf-8", "replace")
+
+    def close(self) -> list[tuple[str, bytes]]:
+        """At EOF: be lenient and deliver a last event that lacked its blank line."""
+        events: list[tuple[str, bytes]] = []
+        if self.buf:
+            self._line(self.buf.rstrip(b"\r"), events)
+            self.buf = b""
+        self._line(b"", events)
+        return events
+
+
+# --- application state --------------------------------------------------------------------
+
+
+class State:
+    """Everything a handler needs; one per application, built at start-up."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.provider = providers.load(config.kind)
+        self.settings = config.settings
+        self.common: core.Common = config.settings.common
+        self.local = bool(getattr(self.provider, "LOCAL", False))
+        self.native_completions = hasattr(self.provider, "completions")
+        self.redact = Redactor(config_secrets(config))
+        self.access_keys = [k.encode() for k in config.api_keys]
+        self.session: aiohttp.ClientSession | None = None
+        self.fetcher: aiohttp.ClientSession | None = None
+        self.models_cache: dict[str, tuple[float, list[str]]] = {}
+        self.id_prefix = secrets.token_hex(6)
+        self.ids = itertools.count(1)
+        self.served = core.served_models(self.common)
+
+    def new_id(self, kind: str) -> str:
+        return f"{kind}-{self.id_prefix}{next(self.ids):08x}"
+
+
+STATE = web.AppKey("state", State)
+
+
+class Trace:
+    """Per-request facts for the access log and the overhead header."""
+
+    __slots__ = ("t0", "upstream_s", "upstream_status", "model", "stream", "stream_error", "first_chunk")
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.upstream_s = 0.0
+        self.upstream_status: int | str = "-"
+        self.model = "-"
+        self.stream = False
+        self.stream_error: int | None = None
+        self.first_chunk = False
+
+
+# aiohttp ≥ 3.13 wants typed request keys; older versions take a plain string.
+TRACE: Any = web.RequestKey("trace", Trace) if hasattr(web, "RequestKey") else "aoa.trace"
+
+_fields_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_model_decoder = msgspec.json.Decoder(str | None)
+_stream_decoder = msgspec.json.Decoder(bool | None)
+_stream_options_decoder = msgspec.json.Decoder(oai.StreamOptions | None)
+
+
+def _field(fields: dict[str, msgspec.Raw], name: str, decoder: msgspec.json.Decoder) -> Any:
+    raw = fields.get(name)
+    if raw is None:
+        return None
+    try:
+        return decoder.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise core.Error(400, f"Invalid type for `{name}`: {exc}", param=name, code="invalid_type") from None
+
+
+def _bearer(request: web.Request) -> str:
+    value = request.headers.get("Authorization", "")
+    if value[:7].lower() == "bearer ":
+        return value[7:].strip()
+    return request.headers.get("api-key", "").strip()
+
+
+async def _read_body(request: web.Request) -> bytes:
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise core.Error(
+            413,
+            f"Request body is larger than {exc.max_size} bytes (AOA_MAX_BODY).",
+            code="request_too_large",
+        ) from None
+    if not body:
+        raise core.Error(400, "Request body is empty; send a JSON object.", code="invalid_json")
+    return body
+
+
+async def _call(request: web.Request, id_kind: str, *, required: tuple[str, ...] = ()) -> core.Call:
+    st = request.app[STATE]
+    body = await _read_body(request)
+    try:
+        fields = _fields_decoder.decode(body)
+    except msgspec.ValidationError:
+        raise core.Error(400, "Request body must be a JSON object.", code="invalid_json") from None
+    except msgspec.DecodeError as exc:
+        raise core.Error(400, f"Request body is not valid JSON: {exc}", code="invalid_json") from None
+    for name in required:
+        if name not in fields:
+            raise core.Error(400, f"Missing required parameter: `{name}`.", param=name, code="missing_required_parameter")
+    client_model = _field(fields, "model", _model_decoder) or ""
+    stream = bool(_field(fields, "stream", _stream_decoder))
+    options = _field(fields, "stream_options", _stream_options_decoder)
+    model = core.resolve_model(st.common, client_model)
+    trace = request[TRACE]
+    trace.model = model
+    trace.stream = stream
+    if not model:
+        raise core.Error(400, "No model given and none configured.", param="model", code="model_not_found")
+    key = st.common.api_key or ("" if st.access_keys else _bearer(request))
+    return core.Call(
+        id=st.new_id(id_kind),
+        created=int(time.time()),
+        model=model,
+        client_model=client_model,
+        key=key,
+        stream=stream,
+        include_usage=bool(stream and options and options.include_usage),
+        body=body,
+        fields=fields,
+    )
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+def error_body(err: core.Error, redact: Redactor, key: str = "") -> bytes:
+    body = oai.ErrorBody(
+        message=redact(err.message, key),
+        type=err.type,
+        param=err.param,
+        code=err.code,
+    )
+    return oai.encode(oai.ErrorEnvelope(error=body))
+
+
+def error_response(err: core.Error, redact: Redactor, key: str = "") -> web.Response:
+    headers = {"Retry-After": err.retry_after} if err.retry_after else None
+    return web.Response(
+        status=err.status,
+        body=error_body(err, redact, key),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def _transport_error(exc: BaseException, what: str = "upstream") -> core.Error:
+    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+        return core.Error(504, f"The {what} did not answer in time.", code="upstream_timeout")
+    detail = type(exc).__name__
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        detail = f"cannot connect to {exc.host}:{exc.port} ({exc.os_error.strerror or exc.os_error})"
+    elif isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)):
+        detail = "the connection was closed before the answer was complete"
+    elif str(exc):
+        detail = f"{detail}: {exc}"
+    return core.Error(502, f"The {what} could not be reached: {detail}.", code="upstream_unreachable")
+
+
+# --- upstream exchange --------------------------------------------------------------------
+
+
+async def _send(request: web.Request, out: core.Outbound) -> aiohttp.ClientResponse:
+    """Send one upstream request; return once its status and headers are in."""
+    st = request.app[STATE]
+    assert st.session is not None
+    t0 = time.perf_counter()
+    try:
+        async with _timeout(st.config.first_byte_timeout):
+            resp = await st.session.request(out.method, out.url, data=out.body, headers=out.headers)
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        raise _transport_error(exc) from None
+    finally:
+        request[TRACE].upstream_s += time.perf_counter() - t0
+    request[TRACE].upstream_status = resp.status
+    return resp
+
+
+async def _read(request: web.Request, resp: aiohttp.ClientResponse) -> bytes:
+    t0 = time.perf_counter()
+    try:
+        return await resp.read()
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        raise _transport_error(exc) from None
+    finally:
+        request[TRACE].upstream_s += time.perf_counter() - t0
+
+
+async def _check(request: web.Request, resp: aiohttp.ClientResponse) -> None:
+    """An upstream error status → the provider's Error, Retry-After kept."""
+    if resp.status < 400:
+        return
+    body = await _read(request, resp)
+    err = request.app[STATE].provider.error(resp.status, body)
+    retry = resp.headers.get("Retry-After")
+    if retry and err.status in (429, 503) and not err.retry_after:
+        err.retry_after = retry
+    raise err
+
+
+async def _fetch_json(request: web.Request, out: core.Outbound) -> bytes:
+    resp = await _send(request, out)
+    try:
+        await _check(request, resp)
+        return await _read(request, resp)
+    finally:
+        resp.release()
+
+
+SSE_HEADERS = {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
+DONE = b"data: [DONE]\n\n"
+
+
+class Downstream:
+    """The client's SSE response, opened lazily so that an error before the first chunk can
+    still be a proper HTTP error."""
+
+    def __init__(self, request: web.Request) -> None:
+        self.request = request
+        self.response: web.StreamResponse | None = None
+
+    async def write(self, payloads: list[bytes]) -> None:
+        if self.response is None:
+            self.response = web.StreamResponse(headers=SSE_HEADERS)
+            await self.response.prepare(self.request)
+        await self.response.write(b"".join([b"data: " + p + b"\n\n" for p in payloads]))
+
+    async def finish(self) -> web.StreamResponse:
+        if self.response is None:
+            self.response = web.StreamResponse(headers=SSE_HEADERS)
+            await self.response.prepare(self.request)
+        await self.response.write(DONE)
+        await self.response.write_eof()
+        return self.response
+
+    async def fail(self, err: core.Error, key: str) -> web.StreamResponse:
+        """After the first chunk an error can only be an event; the stream then ends."""
+        st = self.request.app[STATE]
+        log.warning("stream ended by error %d: %s", err.status, err.message)
+        assert self.response is not None
+        self.request[TRACE].stream_error = err.status
+        try:
+            await self.response.write(b"data: " + error_body(err, st.redact, key) + b"\n\n")
+            await self.response.write_eof()
+        except (ConnectionError, RuntimeError):
+            pass
+        return self.response
+
+
+async def _events(request: web.Request, resp: aiohttp.ClientResponse, state: Any):
+    """Yield batches of OpenAI chunk payloads as upstream reads arrive."""
+    decoder = SSEDecoder()
+    trace = request[TRACE]
+    waited = time.perf_counter()
+    try:
+        async for chunk in resp.content.iter_any():
+            if not trace.first_chunk:
+                trace.first_chunk = True
+                trace.upstream_s += time.perf_counter() - waited
+            out: list[bytes] = []
+            for event, data in decoder.feed(chunk):
+                out += state.feed(event, data)
+            if out:
+                yield out
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        raise _transport_error(exc) from None
+    out = []
+    for event, data in decoder.close():
+        out += state.feed(event, data)
+    out += state.close()
+    if out:
+        yield out
+
+
+async def _stream_to_client(
+    request: web.Request, call: core.Call, resp: aiohttp.ClientResponse, state: Any,
+    convert: Callable[[bytes], bytes] | None,
+) -> web.StreamResponse:
+    down = Downstream(request)
+    try:
+        async for batch in _events(request, resp, state):
+            await down.write([convert(p) for p in batch] if convert else batch)
+    except core.Error as err:
+        if down.response is None:
+            raise
+        return await down.fail(err, call.key)
+    return await down.finish()
+
+
+async def _assemble(
+    request: web.Request, resp: aiohttp.ClientResponse, state: Any
+) -> bytes:
+    assembler = oai.Assembler()
+    async for batch in _events(request, resp, state):
+        for payload in batch:
+            assembler.feed(payload)
+    return oai.encode(assembler.result())
+
+
+async def _with_media(request: web.Request, build: Callable[[], core.Outbound], call: core.Call) -> core.Outbound:
+    try:
+        return build()
+    except core.NeedMedia as need:
+        call.media = await fetch_media(request, need.urls)
+        return build()
+
+
+async def _exchange(
+    request: web.Request,
+    call: core.Call,
+    build: Callable[[], core.Outbound],
+    result: Callable[[Any, core.Call, bytes], bytes],
+    stream_state: Callable[[Any, core.Call], Any],
+    convert: Callable[[bytes, bool], bytes] | None = None,
+) -> web.StreamResponse:
+    st = request.app[STATE]
+    out = await _with_media(request, build, call)
+    resp = await _send(request, out)
+    try:
+        await _check(request, resp)
+        if call.stream:
+            if not out.stream:
+                raise core.Error(500, "The provider did not ask the upstream for a stream.")
+            state = stream_state(st.settings, call)
+            conv = (lambda p: convert(p, True)) if convert else None
+            return await _stream_to_client(request, call, resp, state, conv)
+        if out.stream:
+            full = msgspec.structs.replace(call, stream=True, include_usage=True)
+            body = await _assemble(request, resp, stream_state(st.settings, full))
+        else:
+            body = result(st.settings, call, await _read(request, resp))
+        if convert:
+            body = convert(body, False)
+        return web.Response(body=body, content_type="application/json")
+    finally:
+        resp.release()
+
+
+# --- media fetching (for providers that must inline http(s) files) ------------------------
+
+
+def _public(ip: str) -> bool:
+    addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    return addr.is_global and not addr.is_multicast
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves like the default resolver but never to private, loopback or link-local
+    addresses, so a client cannot make aoa fetch from the network it sits in."""
+
+    def __init__(self) -> None:
+        self.inner = aiohttp.DefaultResolver()
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list:
+        hosts = [h for h in await self.inner.resolve(host, port, family) if _public(h["host"])]
+        if not hosts:
+            raise OSError(f"{host} resolves only to private or local addresses")
+        return hosts
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def fetch_media(request: web.Request, urls: list[str]) -> dict[str, core.Media]:
+    st = request.app[STATE]
+    assert st.fetcher is not None
+    cfg = st.config
+    found: dict[str, core.Media] = {}
+    for url in dict.fromkeys(urls):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise core.Error(400, f"Cannot fetch {url[:100]!r}: only http(s) URLs.", param="messages", code="invalid_image_url")
+        if not cfg.fetch_private:
+            try:
+                literal = _public(parts.hostname.strip("[]"))
+            except ValueError:
+                literal = True  # a name; the guarded resolver decides
+            if not literal:
+                raise core.Error(400, f"Refusing to fetch {parts.hostname}: private or local address (AOA_FETCH_PRIVATE).", param="messages", code="invalid_image_url")
+        try:
+            async with _timeout(cfg.fetch_timeout):
+                async with st.fetcher.get(url, allow_redirects=True, max_redirects=5) as resp:
+                    if resp.status != 200:
+                        raise core.Error(400, f"Fetching {url[:100]} gave HTTP {resp.status}.", param="messages", code="invalid_image_url")
+                    if (resp.content_length or 0) > cfg.fetch_max_bytes:
+                        raise core.Error(400, f"{url[:100]} is larger than {cfg.fetch_max_bytes} bytes (AOA_FETCH_MAX_BYTES).", param="messages", code="image_too_large")
+                    data = bytearray()
+                    async for piece in resp.content.iter_chunked(65536):
+                        data += piece
+                        if len(data) > cfg.fetch_max_bytes:
+                            raise core.Error(400, f"{url[:100]} is larger than {cfg.fetch_max_bytes} bytes (AOA_FETCH_MAX_BYTES).", param="messages", code="image_too_large")
+                    mime = resp.content_type or "application/octet-stream"
+        except core.Error:
+            raise
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            msg = "timed out" if isinstance(exc, asyncio.TimeoutError) else f"{type(exc).__name__}: {exc}"
+            raise core.Error(400, f"Cannot fetch {url[:100]}: {msg}.", param="messages", code="invalid_image_url") from None
+        found[url] = core.Media(mime=mime, data=bytes(data))
+    return found
+
+
+# --- handlers -----------------------------------------------------------------------------
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    st = request.app[STATE]
+    call = await _call(request, "chatcmpl", required=("messages",))
+    p = st.provider
+    if st.local:
+        return await _local_chat(request, call, None)
+    return await _exchange(request, call, lambda: p.chat(st.settings, call), p.chat_result, p.ChatStream)
+
+
+async def completions(request: web.Request) -> web.StreamResponse:
+    st = request.app[STATE]
+    call = await _call(request, "cmpl", required=("prompt",))
+    p = st.provider
+    if st.native_completions:
+        return await _exchange(
+            request, call, lambda: p.completions(st.settings, call), p.completions_result, p.CompletionStream
+        )
+    # Chat-only upstreams: the prompt becomes one user turn, the answer a text_completion.
+    chat_req = oai.completion_to_chat(oai.decode_completion(call.body))
+    body = oai.encode(chat_req)
+    call = msgspec.structs.replace(call, body=body, fields=_fields_decoder.decode(body))
+    convert = oai.chat_to_completion
+    if st.local:
+        return await _local_chat(request, call, convert)
+    return await _exchange(request, call, lambda: p.chat(st.settings, call), p.chat_result, p.ChatStream, convert)
+
+
+async def _local_chat(
+    request: web.Request, call: core.Call, convert: Callable[[bytes, bool], bytes] | None
+) -> web.StreamResponse:
+    st = request.app[STATE]
+    p = st.provider
+    if not call.stream:
+        body = p.local_chat(st.settings, call)
+        return web.Response(body=convert(body, False) if convert else body, content_type="application/json")
+    down = Downstream(request)
+    for delay, payload in p.local_stream(st.settings, call):
+        if delay:
+            await asyncio.sleep(delay)
+        await down.write([convert(payload, True) if convert else payload])
+    return await down.finish()
+
+
+async def embeddings(request: web.Request) -> web.StreamResponse:
+    st = request.app[STATE]
+    call = await _call(request, "emb", required=("input",))
+    p = st.provider
+    if st.local:
+        body = p.local_embeddings(st.settings, call)
+    else:
+        outs = p.embeddings(st.settings, call)
+        limit = asyncio.Semaphore(4)  # batches in flight at once; vendors rate-limit bursts
+
+        async def one(out: core.Outbound) -> bytes:
+            async with limit:
+                return await _fetch_json(request, out)
+
+        bodies = await asyncio.gather(*(one(o) for o in outs))
+        body = p.embeddings_result(st.settings, call, list(bodies))
+    return web.Response(body=body, content_type="application/json")
+
+
+async def _model_ids(request: web.Request) -> list[str]:
+    st = request.app[STATE]
+    if st.local:
+        return st.served
+    key = st.common.api_key or ("" if st.access_keys else _bearer(request))
+    cache_key = secrets_hash(key)
+    hit = st.models_cache.get(cache_key)
+    now = time.monotonic()
+    if hit and now - hit[0] < st.config.models_ttl:
+        return hit[1]
+    call = core.Call(id="models", created=int(time.time()), model=st.common.model, client_model="", key=key)
+    upstream: list[str] = []
+    page: str | None = None
+    for _ in range(100):  # a bound on pagination, whatever the upstream says
+        out = st.provider.models(st.settings, call, page)
+        if out is None:
+            break
+        ids, page = st.provider.models_result(st.settings, await _fetch_json(request, out))
+        upstream += ids
+        if not page:
+            break
+    merged = list(dict.fromkeys([*st.served, *upstream]))
+    if len(st.models_cache) > 64:
+        st.models_cache.clear()
+    st.models_cache[cache_key] = (now, merged)
+    return merged
+
+
+def secrets_hash(key: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def list_models(request: web.Request) -> web.Response:
+    ids = await _model_ids(request)
+    body = oai.ModelList(data=[oai.Model(id=i) for i in ids])
+    return web.Response(body=oai.encode(body), content_type="application/json")
+
+
+async def get_model(request: web.Request) -> web.Response:
+    name = request.match_info["id"]
+    if name not in await _model_ids(request):
+        raise core.Error(404, f"The model `{name}` does not exist or is not served here.", param="model", code="model_not_found")
+    return web.Response(body=oai.encode(oai.Model(id=name)), content_type="application/json")
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.Response(body=b'{"status":"ok"}', content_type="application/json")
+
+
+# --- middleware: auth, CORS, errors, access log, overhead header --------------------------
+
+OPEN_PATHS = frozenset({"/", "/health", "/healthz", "/ping"})
+OVERHEAD_HEADER = "X-AOA-Overhead-Ms"
+
+
+def _authorized(st: State, request: web.Request) -> bool:
+    if not st.access_keys:
+        return True
+    given = _bearer(request).encode()
+    ok = False
+    for key in st.access_keys:  # compare against every key: no early exit to time
+        ok |= hmac.compare_digest(given, key)
+    return ok
+
+
+def _cors_origin(st: State, request: web.Request) -> str | None:
+    origin = request.headers.get("Origin")
+    if not origin:
+        return None
+    if "*" in st.config.cors_origins:
+        return "*"
+    return origin if origin in st.config.cors_origins else None
+
+
+@web.middleware
+async def middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+    st = request.app[STATE]
+    request[TRACE] = Trace()
+    try:
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            resp: web.StreamResponse = _preflight(st, request)
+        elif request.path not in OPEN_PATHS and not _authorized(st, request):
+            raise core.Error(401, "Invalid or missing API key (Authorization: Bearer <key>).", code="invalid_api_key")
+        else:
+            resp = await handler(request)
+    except core.Error as err:
+        resp = error_response(err, st.redact, _bearer(request))
+    except web.HTTPException as exc:
+        resp = error_response(_http_error(exc), st.redact)
+    except asyncio.CancelledError:
+        _access(request, 499)
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        resp = error_response(core.Error(500, "Internal error in aoa; see its log.", code="internal_error"), st.redact)
+    _access(request, resp.status)
+    return resp
+
+
+def _http_error(exc: web.HTTPException) -> core.Error:
+    if exc.status == 404:
+        return core.Error(404, "Unknown URL; aoa serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models.", code="unknown_url")
+    if exc.status == 405:
+        return core.Error(405, "Method not allowed on this URL.", code="method_not_allowed")
+    if exc.status == 413:
+        return core.Error(413, "Request body is too large (AOA_MAX_BODY).", code="request_too_large")
+    return core.Error(exc.status, exc.reason or "HTTP error")
+
+
+def _preflight(st: State, request: web.Request) -> web.Response:
+    origin = _cors_origin(st, request)
+    if origin is None:
+        return web.Response(status=403, text="CORS origin not allowed")
+    return web.Response(
+        status=204,
+        headers={
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+            "Access-Control-Allow-Headers": request.headers.get("Access-Control-Request-Headers", "*"),
+            "Access-Control-Max-Age": "86400",
+            "Vary": "Origin",
+        },
+    )
+
+
+async def _on_prepare(request: web.Request, response: web.StreamResponse) -> None:
+    st = request.app[STATE]
+    origin = _cors_origin(st, request)
+    if origin and "Access-Control-Allow-Origin" not in response.headers:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    trace = request.get(TRACE)
+    if trace is not None:
+        own = time.perf_counter() - trace.t0 - trace.upstream_s
+        response.headers[OVERHEAD_HEADER] = f"{max(own, 0.0) * 1000:.3f}"
+
+
+def _access(request: web.Request, status: int) -> None:
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    trace = request.get(TRACE) or Trace()
+    access_log.info(
+        "%s %s %d upstream=%s model=%s stream=%s %.1fms%s",
+        request.method,
+        request.path,
+        status,
+        trace.upstream_status,
+        trace.model,
+        "yes" if trace.stream else "no",
+        (time.perf_counter() - trace.t0) * 1000,
+        f" stream_error={trace.stream_error}" if trace.stream_error else "",
+    )
+
+
+# --- application --------------------------------------------------------------------------
+
+
+def _connector(common: core.Common) -> tuple[aiohttp.BaseConnector, str | None, bool]:
+    """(connector, http proxy, trust_env): SOCKS wins over HTTP; with neither, the standard
+    HTTPS_PROXY/NO_PROXY variables apply."""
+    if common.socks_proxy:
+        from aiohttp_socks import ProxyConnector
+
+        url = common.socks_proxy
+        rdns = url.startswith(("socks5h://", "socks4a://"))
+        url = url.replace("socks5h://", "socks5://", 1).replace("socks4a://", "socks4://", 1)
+        return ProxyConnector.from_url(url, rdns=rdns, limit=0), None, False
+    connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+    if common.http_proxy:
+        return connector, common.http_proxy, False
+    return connector, None, True
+
+
+async def _sessions(app: web.Application):
+    st = app[STATE]
+    cfg = st.config
+    connector, proxy, trust_env = _connector(st.common)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.connect_timeout, sock_read=cfg.idle_timeout)
+    headers = {"User-Agent": f"aoa/{__version__}"}
+    st.session = aiohttp.ClientSession(
+        connector=connector, timeout=timeout, proxy=proxy, trust_env=trust_env, headers=headers,
+    )
+    fconnector, fproxy, ftrust = _connector(st.common)
+    if not cfg.fetch_private and isinstance(fconnector, aiohttp.TCPConnector):
+        await fconnector.close()
+        fconnector = aiohttp.TCPConnector(limit=0, resolver=GuardedResolver())
+    st.fetcher = aiohttp.ClientSession(
+        connector=fconnector, timeout=aiohttp.ClientTimeout(total=None, sock_connect=cfg.fetch_timeout),
+        proxy=fproxy, trust_env=ftrust, headers=headers,
+    )
+    yield
+    await st.session.close()
+    await st.fetcher.close()
+
+
+def make_app(config: Config) -> web.Application:
+    app = web.Application(middlewares=[middleware], client_max_size=config.max_body)
+    app[STATE] = State(config)
+    app.cleanup_ctx.append(_sessions)
+    app.on_response_prepare.append(_on_prepare)
+    for prefix in ("/v1", ""):
+        app.router.add_post(f"{prefix}/chat/completions", chat_completions)
+        app.router.add_post(f"{prefix}/completions", completions)
+        app.router.add_post(f"{prefix}/embeddings", embeddings)
+        app.router.add_get(f"{prefix}/models", list_models)
+        app.router.add_get(f"{prefix}/models/{{id:.+}}", get_model)
+    for path in OPEN_PATHS:
+        app.router.add_get(path, health)
+    return app
+
+
+# --- process ------------------------------------------------------------------------------
+
+
+def setup_logging(config: Config) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_RedactingFilter(Redactor(config_secrets(config))))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(config.log_level.upper())
+    logging.getLogger("aiohttp.access").disabled = True
+
+
+def describe(config: Config) -> dict[str, Any]:
+    """The effective configuration, secrets replaced by whether they are set."""
+    redact = Redactor(config_secrets(config))
+    settings = msgspec.to_builtins(config.settings)
+    common = settings.get("common", {})
+    common["api_key"] = "(set)" if common.get("api_key") else "(client's bearer token)"
+    for name in ("http_proxy", "socks_proxy"):
+        if common.get(name):
+            common[name] = redact(common[name])
+    out = msgspec.to_builtins(config)
+    out["api_keys"] = f"({len(config.api_keys)} set)" if config.api_keys else "(none: open access)"
+    out["settings"] = settings
+    return out
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def banner(config: Config) -> None:
+    common = config.settings.common
+    where = common.endpoint or "in-process"
+    log.info("aoa %s serving AOA_TYPE=%s (%s, model %s) on http://%s:%d", __version__, config.kind, where, common.model or "-", config.host, config.port)
+    if config.fallback:
+        log.warning("No upstream configured (AOA_TYPE unset, no AZURE_ENDPOINT): answering with the built-in mock upstream. Set AOA_TYPE and the vendor's variables to use a real one.")
+    if common.api_key and not config.api_keys and not _loopback(config.host):
+        log.warning(
+            "%s_API_KEY is set but AOA_API_KEYS is not, and aoa listens on %s: anyone who reaches this port spends your key. Set AOA_API_KEYS or bind AOA_HOST=127.0.0.1.",
+            common.prefix, config.host,
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="aoa", description="OpenAI-compatible translator for one LLM upstream, configured by environment variables.")
+    parser.add_argument("--check", action="store_true", help="validate the configuration, print it with secrets redacted, and exit")
+    parser.add_argument("--version", action="version", version=f"aoa {__version__}")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(os.environ)
+    except core.ConfigError as exc:
+        print(f"aoa: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(msgspec.json.format(msgspec.json.encode(describe(config))).decode())
+        return 0
+    setup_logging(config)
+    banner(config)
+    try:
+        import uvloop  # optional extra
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:
+        loop_factory = None
+    runner_loop = loop_factory() if loop_factory else asyncio.new_event_loop()
+    asyncio.set_event_loop(runner_loop)
+    web.run_app(
+        make_app(config),
+        host=config.host,
+        port=config.port,
+        shutdown_timeout=config.shutdown_grace,
+        handler_cancellation=True,
+        access_log=None,
+        print=None,
+        loop=runner_loop,
+        handle_signals=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Azure OpenAI: OpenAI's API behind per-deployment URLs.
+
+Dated API (default `AZURE_API_VER=2024-10-21`, the latest GA in Azure/azure-rest-api-specs):
+  POST {endpoint}/openai/deployments/{deployment}/chat/completions?api-version=V
+v1 API (`AZURE_API_VER=v1`): POST {endpoint}/openai/v1/chat/completions, deployment in `model`.
+Docs: https://learn.microsoft.com/azure/ai-foundry/openai/reference
+Auth: `api-key: KEY`. Aliases map client model names to deployment names.
+
+Azure adds content-filter data that strict OpenAI clients trip over in streams: a first chunk
+with `id:""`, `choices:[]` and `prompt_filter_results`, and (asynchronous filter mode) chunks
+whose choices carry `content_filter_results` but no `delta`. With `AZURE_NORMALIZE` (default on)
+the empty first chunk is folded into the next one (its `prompt_filter_results` kept there) and a
+missing `delta` becomes `{}`; with it off, the stream is relayed byte for byte.
+Not supported: listing deployments (a management-plane call); `/v1/models` lists the configured
+deployment and aliases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import msgspec
+
+from . import passthrough
+from .core import Call, Common, ConfigError, Error, Outbound, load_common, parse_bool
+
+PREFIX = "AZURE"
+DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_API_VER = "2024-10-21"
+
+
+class Settings(msgspec.Struct, kw_only=True):
+    common: Common
+    api_ver: str = DEFAULT_API_VER
+    vision: bool = False
+    normalize: bool = True
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    common = load_common(env, PREFIX, model=DEFAULT_MODEL)
+    if not common.endpoint:
+        raise ConfigError("AZURE_ENDPOINT is required (https://<resource>.openai.azure.com/)")
+    api_ver = env.get("AZURE_API_VER", "").strip() or DEFAULT_API_VER
+    if any(c in api_ver for c in "&?#/ "):
+        raise ConfigError(f"AZURE_API_VER={api_ver!r} is not an api-version")
+    # Accepted for compatibility with amazing-openai-api; aoa never restricts the version.
+    parse_bool(env, "AZURE_IGNORE_API_VERSION_CHECK", False)
+    return Settings(
+        common=common,
+        api_ver=api_ver,
+        vision=parse_bool(env, "AZURE_VISION", False),
+        normalize=parse_bool(env, "AZURE_NORMALIZE", True),
+    )
+
+
+def headers(key: str) -> dict[str, str]:
+    h = {"Content-Type": "application/json"}
+    if key:
+        h["api-key"] = key
+    return h
+
+
+def _post(s: Settings, call: Call, op: str) -> Outbound:
+    if s.api_ver == "v1":
+        url = f"{s.common.endpoint}/openai/v1/{op}"
+        body = passthrough.with_model(call, call.model)
+    else:
+        deployment = quote(call.model, safe="")
+        url = f"{s.common.endpoint}/openai/deployments/{deployment}/{op}?api-version={s.api_ver}"
+        body = call.body  # the deployment is in the URL; Azure ignores `model` here
+    return Outbound(url=url, headers=headers(call.key), body=body, stream=call.stream)
+
+
+class _Part(msgspec.Struct):
+    type: str = ""
+
+
+class _Msg(msgspec.Struct):
+    content: str | list[_Part] | None = None
+
+
+_messages_decoder = msgspec.json.Decoder(list[_Msg])
+
+
+def _refuse_images(call: Call) -> None:
+    raw = call.fields.get("messages")
+    if raw is None or b"image_url" not in memoryview(raw).tobytes():
+        return
+    for i, msg in enumerate(_messages_decoder.decode(raw)):
+        if isinstance(msg.content, list):
+            for j, part in enumerate(msg.content):
+                if part.type == "image_url":
+                    raise Error(
+                        400,
+                        "Image input is disabled for this deployment; set AZURE_VISION=true "
+                        "if the deployment accepts images.",
+                        param=f"messages[{i}].content[{j}]",
+                        code="vision_disabled",
+                    )
+
+
+def chat(s: Settings, call: Call) -> Outbound:
+    if not s.vision:
+        _refuse_images(call)
+    return _post(s, call, "chat/completions")
+
+
+def chat_result(s: Settings, call: Call, body: bytes) -> bytes:
+    return passthrough.check_json(body)
+
+
+_chunk_decoder = msgspec.json.Decoder(dict[str, Any])
+
+
+class ChatStream(passthrough.RelayStream):
+    def __init__(self, s: Settings, call: Call) -> None:
+        super().__init__()
+        self.normalize = s.normalize
+        self.held: Any = None  # prompt_filter_results of a dropped empty chunk
+
+    def feed(self, event: str, data: bytes) -> list[bytes]:
+        out = super().feed(event, data)
+        if not self.normalize or not out:
+            return out
+        # Cheap byte tests first: ordinary chunks are relayed without decoding.
+        if b'"prompt_filter_results"' not in data and b'"delta"' in data and self.held is None:
+            return out
+        chunk = _chunk_decoder.decode(data)
+        choices = chunk.get("choices")
+        if not choices and chunk.get("usage") is None:
+            if "prompt_filter_results" in chunk:
+                self.held = chunk["prompt_filter_results"]
+            return []
+        for choice in choices or ():
+            if isinstance(choice, dict) and choice.get("delta") is None:
+                choice["delta"] = {}
+        if self.held is not None:
+            chunk.setdefault("prompt_filter_results", self.held)
+            self.held = None
+        return [msgspec.json.encode(chunk)]
+
+
+def completions(s: Settings, call: Call) -> Outbound:
+    return _post(s, call, "completions")
+
+
+completions_result = chat_result
+CompletionStream = passthrough.RelayStream
+
+
+def embeddings(s: Settings, call: Call) -> list[Outbound]:
+    return [_post(s, call, "embeddings")]
+
+
+def embeddings_result(s: Settings, call: Call, bodies: list[bytes]) -> bytes:
+    return passthrough.check_json(bodies[0])
+
+
+def models(s: Settings, call: Call, page: str | None) -> Outbound | None:
+    return None
+
+
+def models_result(s: Settings, body: bytes) -> tuple[list[str], str | None]:
+    return [], None
+
+
+def error(status: int, body: bytes) -> Error:
+    return passthrough.error_from_body(status, body)

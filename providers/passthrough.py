@@ -1,0 +1,95 @@
+"""Helpers for upstreams that already speak the OpenAI wire format (OpenAI, Azure, Yi, …).
+
+They relay bodies and streams byte for byte: the only field rewritten is `model`, and the
+request's other top-level values (a 20 MB data: URL included) are copied as undecoded `Raw`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from .core import Call, Error
+
+_encode = msgspec.json.encode
+_raw_check = msgspec.json.Decoder(msgspec.Raw)
+
+
+def with_model(call: Call, model: str | None) -> bytes:
+    """The client's body with `model` set to `model` (or removed when None)."""
+    fields = dict(call.fields)
+    if model is None:
+        fields.pop("model", None)
+    else:
+        fields["model"] = msgspec.Raw(_encode(model))
+    return _encode(fields)
+
+
+def check_json(body: bytes) -> bytes:
+    """Relay an upstream JSON body unchanged, after making sure it is JSON at all."""
+    try:
+        _raw_check.decode(body)
+    except msgspec.DecodeError:
+        raise Error(502, "The upstream answered with a body that is not JSON.", code="upstream_invalid_json") from None
+    return body
+
+
+class RelayStream:
+    """Relays `data:` payloads as they arrive; `[DONE]` is written by the IO layer."""
+
+    def __init__(self, settings: Any = None, call: Call | None = None) -> None:
+        self.done = False
+
+    def feed(self, event: str, data: bytes) -> list[bytes]:
+        if data == b"[DONE]":
+            self.done = True
+            return []
+        if self.done or not data:
+            return []
+        if event == "error" or data.startswith(b'{"error"'):
+            raise error_from_body(502, data, streaming=True)
+        return [data]
+
+    def close(self) -> list[bytes]:
+        return []
+
+
+class _ErrorDetail(msgspec.Struct):
+    message: Any = None
+    type: Any = None
+    param: Any = None
+    code: Any = None
+
+
+class _ErrorEnvelope(msgspec.Struct):
+    error: _ErrorDetail | str | None = None
+    # Some compatible servers (vLLM, Ollama, FastChat) answer {"detail": …} or {"message": …}.
+    detail: Any = None
+    message: Any = None
+
+
+_error_decoder = msgspec.json.Decoder(_ErrorEnvelope)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else _encode(value).decode()
+
+
+def error_from_body(status: int, body: bytes, *, streaming: bool = False) -> Error:
+    """An OpenAI-shaped (or nearly) upstream error body → Error with the vendor's words."""
+    try:
+        env = _error_decoder.decode(body)
+    except msgspec.DecodeError:
+        env = None
+    if env is not None and isinstance(env.error, _ErrorDetail):
+        e = env.error
+        message = _text(e.message) or f"Upstream error (HTTP {status})."
+        return Error(status, message, param=_text(e.param), code=_text(e.code), type=_text(e.type))
+    if env is not None and (env.error or env.detail or env.message):
+        return Error(status, _text(env.error or env.detail or env.message) or "", code="upstream_error")
+    snippet = body[:200].decode("utf-8", "replace").strip()
+    where = "in the stream" if streaming else f"(HTTP {status})"
+    return Error(status, f"Upstream error {where}: {snippet or 'empty body'}", code="upstream_error")
