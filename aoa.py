@@ -449,6 +449,10 @@ SSE_HEADERS = {
 DONE = b"data: [DONE]\n\n"
 
 
+class ClientGone(Exception):
+    """The client closed its connection while we were writing to it."""
+
+
 class Downstream:
     """The client's SSE response, opened lazily so that an error before the first chunk can
     still be a proper HTTP error."""
@@ -461,7 +465,11 @@ class Downstream:
         if self.response is None:
             self.response = web.StreamResponse(headers=SSE_HEADERS)
             await self.response.prepare(self.request)
-        await self.response.write(b"".join([b"data: " + p + b"\n\n" for p in payloads]))
+        try:
+            await self.response.write(b"".join([b"data: " + p + b"\n\n" for p in payloads]))
+        except ConnectionError:
+            self.request[TRACE].stream_error = 499
+            raise ClientGone from None
 
     async def finish(self) -> web.StreamResponse:
         if self.response is None:
@@ -522,6 +530,10 @@ async def _stream_to_client(
         if down.response is None:
             raise
         return await down.fail(err, call.key)
+    except ClientGone:
+        resp.close()  # tell the upstream to stop generating
+        assert down.response is not None
+        return down.response
     return await down.finish()
 
 
@@ -570,6 +582,11 @@ async def _exchange(
         if convert:
             body = convert(body, False)
         return web.Response(body=body, content_type="application/json")
+    except BaseException:
+        # Client gone, error mid-body: drop the upstream connection rather than pool it
+        # half-read, so the upstream sees the request cancelled.
+        resp.close()
+        raise
     finally:
         resp.release()
 
@@ -678,10 +695,14 @@ async def _local_chat(
         body = p.local_chat(st.settings, call)
         return web.Response(body=convert(body, False) if convert else body, content_type="application/json")
     down = Downstream(request)
-    for delay, payload in p.local_stream(st.settings, call):
-        if delay:
-            await asyncio.sleep(delay)
-        await down.write([convert(payload, True) if convert else payload])
+    try:
+        for delay, payload in p.local_stream(st.settings, call):
+            if delay:
+                await asyncio.sleep(delay)
+            await down.write([convert(payload, True) if convert else payload])
+    except ClientGone:
+        assert down.response is not None
+        return down.response
     return await down.finish()
 
 
