@@ -475,8 +475,11 @@ class Downstream:
         if self.response is None:
             self.response = web.StreamResponse(headers=SSE_HEADERS)
             await self.response.prepare(self.request)
-        await self.response.write(DONE)
-        await self.response.write_eof()
+        try:
+            await self.response.write(DONE)
+            await self.response.write_eof()
+        except ConnectionError:
+            self.request[TRACE].stream_error = 499
         return self.response
 
     async def fail(self, err: core.Error, key: str) -> web.StreamResponse:
