@@ -701,6 +701,8 @@ async def _local_chat(
     try:
         for delay, payload in p.local_stream(st.settings, call):
             if delay:
+                # The mock's pacing stands in for upstream time, not aoa's own.
+                request[TRACE].upstream_s += delay
                 await asyncio.sleep(delay)
             await down.write([convert(payload, True) if convert else payload])
     except ClientGone:
