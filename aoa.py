@@ -27,6 +27,7 @@ import aiohttp
 import msgspec
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
+from aiohttp_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
 
 if sys.version_info >= (3, 11):
     from asyncio import timeout as _timeout
@@ -378,8 +379,12 @@ def error_response(err: core.Error, redact: Redactor, key: str = "") -> web.Resp
     )
 
 
+# aiohttp-socks raises its own exception types, not aiohttp.ClientError.
+TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError, ProxyError, ProxyConnectionError, ProxyTimeoutError)
+
+
 def _transport_error(exc: BaseException, what: str = "upstream") -> core.Error:
-    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError, ProxyTimeoutError)):
         return core.Error(504, f"The {what} did not answer in time.", code="upstream_timeout")
     detail = type(exc).__name__
     if isinstance(exc, aiohttp.ClientConnectorError):
@@ -402,7 +407,7 @@ async def _send(request: web.Request, out: core.Outbound) -> aiohttp.ClientRespo
     try:
         async with _timeout(st.config.first_byte_timeout):
             resp = await st.session.request(out.method, out.url, data=out.body, headers=out.headers)
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+    except TRANSPORT_ERRORS as exc:
         raise _transport_error(exc) from None
     finally:
         request[TRACE].upstream_s += time.perf_counter() - t0
@@ -414,7 +419,7 @@ async def _read(request: web.Request, resp: aiohttp.ClientResponse) -> bytes:
     t0 = time.perf_counter()
     try:
         return await resp.read()
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+    except TRANSPORT_ERRORS as exc:
         raise _transport_error(exc) from None
     finally:
         request[TRACE].upstream_s += time.perf_counter() - t0
@@ -511,7 +516,7 @@ async def _events(request: web.Request, resp: aiohttp.ClientResponse, state: Any
                 out += state.feed(event, data)
             if out:
                 yield out
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+    except TRANSPORT_ERRORS as exc:
         raise _transport_error(exc) from None
     out = []
     for event, data in decoder.close():
@@ -652,7 +657,7 @@ async def fetch_media(request: web.Request, urls: list[str]) -> dict[str, core.M
                     mime = resp.content_type or "application/octet-stream"
         except core.Error:
             raise
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except TRANSPORT_ERRORS as exc:
             msg = "timed out" if isinstance(exc, asyncio.TimeoutError) else f"{type(exc).__name__}: {exc}"
             raise core.Error(400, f"Cannot fetch {url[:100]}: {msg}.", param="messages", code="invalid_image_url") from None
         found[url] = core.Media(mime=mime, data=bytes(data))
