@@ -310,10 +310,10 @@ def _bearer(request: web.Request) -> str:
 async def _read_body(request: web.Request) -> bytes:
     try:
         body = await request.read()
-    except web.HTTPRequestEntityTooLarge as exc:
+    except web.HTTPRequestEntityTooLarge:
         raise core.Error(
             413,
-            f"Request body is larger than {exc.max_size} bytes (AOA_MAX_BODY).",
+            f"Request body is larger than {request.app[STATE].config.max_body} bytes (AOA_MAX_BODY).",
             code="request_too_large",
         ) from None
     if not body:
