@@ -188,8 +188,14 @@ class SSEDecoder:
         self.buf = b""
         self.event = ""
         self.data: list[bytes] = []
+        self.cr_ended = False  # the last read ended in a CR already taken as a line end
 
     def feed(self, chunk: bytes) -> list[tuple[str, bytes]]:
+        if not chunk:
+            return []
+        if self.cr_ended and chunk[:1] == b"\n":
+            chunk = chunk[1:]  # the LF of a CRLF split across reads: not another line
+        self.cr_ended = False
         buf = self.buf + chunk if self.buf else chunk
         if b"\r" in buf:
             # A trailing CR may be the first half of a CRLF split across reads.
@@ -205,6 +211,7 @@ class SSEDecoder:
         if self.buf.endswith(b"\r"):
             lines.append(self.buf[:-1])
             self.buf = b""
+            self.cr_ended = True
         events: list[tuple[str, bytes]] = []
         for line in lines:
             self._line(line, events)
