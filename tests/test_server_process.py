@@ -147,7 +147,7 @@ def test_secrets_never_logged_nor_returned(serve, processes):
         assert r.status_code == 502
         bodies.append(r.text)
         fake.reply_sse([{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": None}]},
-                        {"error": {"message": f"key {SECRETS['server']} revoked", "type": "server_error"}}])
+                        {"error": {"message": f"key {SECRETS['server']} revoked", "type": "server_error"}}], delay=0.05)
         r = httpx.post(url, json={**body, "stream": True}, headers=ok)
         assert '"error"' in r.text and "revoked" in r.text
         bodies.append(r.text)
