@@ -24,6 +24,7 @@ check: $(STAMP)
 # A single-file executable: `python3 dist/aoa.pyz` needs only a Python of the same version.
 zipapp: $(STAMP)
 	rm -rf dist build
+	mkdir -p dist
 	$(BIN)/shiv --reproducible --compressed -c aoa -o dist/aoa.pyz . 
 	@ls -l dist/aoa.pyz
 
