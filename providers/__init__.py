@@ -36,6 +36,7 @@ KINDS: dict[str, str] = {
     "openai": "openai",
     "yi": "yi",
     "mock": "mock",
+    "qwen": "qwen",
 }
 
 REQUIRED = (
