@@ -3,11 +3,17 @@ connection (seed defect 3: the names were never read and every request built a n
 
 from __future__ import annotations
 
+import asyncio
+import ssl
+
 import openai
 import pytest
+from aiohttp import web
 
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.proxies import HTTPProxy, SOCKS5Proxy
+from tests.support import ServerThread
+from tests.test_server_process import processes  # noqa: F401 - fixture
 
 
 @pytest.fixture
@@ -98,3 +104,52 @@ def test_http_proxy_for_yi_and_azure(serve, aoa_server, proxies):
         r = c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
         assert r.choices[0].message.content == "echo: hi"
         assert len(proxy.connections) == 1, env_kind
+
+
+class _TLSServerThread(ServerThread):
+    """ServerThread serving HTTPS with a certificate from a throwaway test CA."""
+
+    def __init__(self, app, ssl_context) -> None:
+        super().__init__(app)
+        self.ssl_context = ssl_context
+        self.url = f"https://127.0.0.1:{self.port}"
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.runner = web.AppRunner(self.app, handler_cancellation=True, access_log=None)
+        self.loop.run_until_complete(self.runner.setup())
+        site = web.TCPSite(self.runner, "127.0.0.1", self.port, ssl_context=self.ssl_context)
+        self.loop.run_until_complete(site.start())
+        self._ready.set()
+        self.loop.run_forever()
+        self.loop.run_until_complete(self.runner.cleanup())
+        self.loop.close()
+
+
+def test_https_upstream_through_http_connect_proxy(tmp_path, processes, proxies):
+    """An https upstream behind an HTTP proxy is reached with CONNECT (a real tunnel, TLS to
+    the origin), authenticated, over one reused tunnel. aoa runs as a process so that
+    SSL_CERT_FILE makes it trust the test CA, as it would a corporate one."""
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(server_ctx)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+
+    fake = FakeOpenAI(key="sk-tls")
+    up = _TLSServerThread(fake.app(), server_ctx).start()
+    try:
+        proxy = proxies(HTTPProxy, user="tunnel", password="t0p-secret")
+        p = processes({
+            "AOA_TYPE": "openai", "OPENAI_ENDPOINT": up.url + "/v1", "OPENAI_API_KEY": "sk-tls",
+            "OPENAI_HTTP_PROXY": proxy.url, "SSL_CERT_FILE": str(ca_file),
+        })
+        _drive(p.url)
+        assert len(fake.requests) == 3
+        assert [(c.method, c.auth, c.target) for c in proxy.connections] == [("CONNECT", "tunnel:t0p-secret", f"127.0.0.1:{up.port}")]
+        code, log = p.stop()
+        assert code == 0 and "t0p-secret" not in log
+    finally:
+        up.stop()
