@@ -84,7 +84,8 @@ def headers(s: Settings, key: str, *, sse: bool = False) -> dict[str, str]:
 
 
 class Parameters(Struct, omit_defaults=True, kw_only=True):
-    result_format: str = "message"
+    # Required, so omit_defaults cannot drop it: without it old models answer `output.text`.
+    result_format: str
     incremental_output: bool | None = None
     temperature: float | None = None
     top_p: float | None = None
@@ -116,16 +117,6 @@ class GenerationRequest(Struct, kw_only=True):
     parameters: Parameters
 
 
-class Extras(Struct, kw_only=True):
-    """Qwen's fields outside OpenAI's schema, sent by clients as top-level extras."""
-
-    enable_search: bool | None = None
-    enable_thinking: bool | None = None
-    thinking_budget: int | None = None
-    top_k: int | None = None
-    repetition_penalty: float | None = None
-
-
 class _Request(oai.ChatCompletionRequest, kw_only=True):
     enable_search: bool | None = None
     enable_thinking: bool | None = None
@@ -135,7 +126,8 @@ class _Request(oai.ChatCompletionRequest, kw_only=True):
 
 
 _request_decoder = msgspec.json.Decoder(_Request)
-EXTRA_FIELDS = frozenset(Extras.__struct_fields__)
+# Qwen's fields outside OpenAI's schema, sent by clients as top-level extras (`extra_body`).
+EXTRA_FIELDS = frozenset(set(_Request.__struct_fields__) - oai.CHAT_REQUEST_FIELDS)
 
 # --- policy and tables ----------------------------------------------------------------------
 
@@ -336,6 +328,7 @@ def to_generation(call: Call, req: _Request, stream: bool) -> GenerationRequest:
     if req.web_search_options is not None and search is None:
         search = True
     params = Parameters(
+        result_format="message",
         incremental_output=True if stream else None,
         temperature=req.temperature,
         top_p=req.top_p,
@@ -406,7 +399,7 @@ class _Usage(Struct):
     output_tokens_details: dict[str, Any] | None = None
 
 
-class _Message(Struct):
+class _Message(Struct, frozen=True):
     role: str = "assistant"
     content: str | list[dict[str, Any]] | None = None
     reasoning_content: str | None = None
@@ -420,7 +413,7 @@ class _Choice(Struct):
     logprobs: oai.ChoiceLogprobs | None = None
 
 
-class _Output(Struct):
+class _Output(Struct, frozen=True):
     choices: list[_Choice] | None = None
     # Old models ignore result_format "message" and answer in the text format.
     text: str | None = None
@@ -638,7 +631,7 @@ class _EmbeddingOutput(Struct):
     embeddings: list[_Embedding]
 
 
-class _EmbeddingUsage(Struct):
+class _EmbeddingUsage(Struct, frozen=True):
     total_tokens: int = 0
 
 

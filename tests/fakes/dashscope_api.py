@@ -14,6 +14,7 @@ reasoning when thinking is on, `n` choices, image descriptions on the multimodal
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import deque
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ class Reply:
     kind: str  # json | sse
     status: int = 200
     body: Any = None
+    delay: float = 0.0
 
 
 def frame(n: int, data: dict[str, Any], event: str = "result", status: int = 200) -> bytes:
@@ -53,9 +55,10 @@ class FakeDashScope:
     def reply_json(self, body: Any, status: int = 200) -> None:
         self.script.append(Reply("json", status, body))
 
-    def reply_sse(self, frames: list[bytes | dict[str, Any]]) -> None:
-        """Dicts become result frames; bytes are sent as they are (error frames, say)."""
-        self.script.append(Reply("sse", 200, frames))
+    def reply_sse(self, frames: list[bytes | dict[str, Any]], delay: float = 0.0) -> None:
+        """Dicts become result frames; bytes are sent as they are (error frames, say). `delay`
+        separates the writes so that each frame reaches the client in its own read."""
+        self.script.append(Reply("sse", 200, frames, delay))
 
     @property
     def last(self) -> Recorded:
@@ -123,6 +126,8 @@ class FakeDashScope:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream;charset=UTF-8"})
         await resp.prepare(request)
         for i, item in enumerate(reply.body, 1):
+            if reply.delay and i > 1:
+                await asyncio.sleep(reply.delay)
             await resp.write(item if isinstance(item, bytes) else frame(i, item))
         await resp.write_eof()
         return resp
@@ -215,7 +220,7 @@ class FakeDashScope:
             choice = {"message": last_msg, "finish_reason": finish}
             if n > 1:
                 choice["index"] = i
-            frames.append({"output": {"choices": [choice]}, "usage": self._usage(messages, tokens, 0), "request_id": rid})
+            frames.append({"output": {"choices": [choice]}, "usage": self._usage(messages, tokens, len(_split(reasoning))), "request_id": rid})
         return frames
 
     # --- embeddings ---------------------------------------------------------------------
