@@ -27,6 +27,8 @@ import aiohttp
 import msgspec
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 from aiohttp_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
 
 if sys.version_info >= (3, 11):
@@ -323,6 +325,8 @@ async def _read_body(request: web.Request) -> bytes:
             f"Request body is larger than {request.app[STATE].config.max_body} bytes (AOA_MAX_BODY).",
             code="request_too_large",
         ) from None
+    except (HttpProcessingError, RequestPayloadError):  # e.g. a body that is not what its Content-Encoding says
+        raise core.Error(400, "Cannot read the request body; does it match its Content-Encoding?", code="invalid_body") from None
     if not body:
         raise core.Error(400, "Request body is empty; send a JSON object.", code="invalid_json")
     return body
@@ -583,6 +587,12 @@ async def _exchange(
     resp = await _send(request, out)
     try:
         await _check(request, resp)
+        if out.stream and resp.content_type == "application/json":
+            # Some OpenAI-compatible servers ignore `stream` and answer with one JSON body;
+            # relaying that as an empty stream would look like a silent empty answer.
+            err = st.provider.error(502, await _read(request, resp))
+            err.message = f"The upstream answered a streaming request without streaming: {err.message}"
+            raise err
         if call.stream:
             if not out.stream:
                 raise core.Error(500, "The provider did not ask the upstream for a stream.")

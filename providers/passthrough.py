@@ -40,6 +40,7 @@ class RelayStream:
 
     def __init__(self, settings: Any = None, call: Call | None = None) -> None:
         self.done = False
+        self.relayed = False
 
     def feed(self, event: str, data: bytes) -> list[bytes]:
         if data == b"[DONE]":
@@ -49,9 +50,13 @@ class RelayStream:
             return []
         if event == "error" or data.startswith(b'{"error"'):
             raise error_from_body(502, data, streaming=True)
+        self.relayed = True
         return [data]
 
     def close(self) -> list[bytes]:
+        if not self.done and not self.relayed:
+            # Neither a chunk nor [DONE]: a `data: [DONE]` alone would pass for an empty answer.
+            raise Error(502, "The upstream closed the stream without sending anything.", code="upstream_empty_stream")
         return []
 
 

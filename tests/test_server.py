@@ -424,3 +424,40 @@ async def test_client_disconnect_cancels_upstream(serve, aoa_server):
             break
         await asyncio.sleep(0.05)
     assert seen.get("closed") and not seen.get("finished")
+
+
+def test_upstream_ignoring_stream_is_502_not_empty(passthrough):
+    fake, srv, c = passthrough()
+    fake.reply_json({"id": "x", "object": "chat.completion", "created": 1, "model": "m",
+                     "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]})
+    r = post(srv.url + "/v1/chat/completions", {"model": "m", "messages": MSG, "stream": True})
+    err = assert_openai_error(r, 502)
+    assert "without streaming" in err["message"]
+    # A 200 carrying an error envelope keeps the vendor's words.
+    fake.reply_json({"error": {"message": "quota exhausted", "type": "insufficient_quota", "param": None, "code": "insufficient_quota"}})
+    with pytest.raises(openai.APIStatusError) as info:
+        list(c.chat.completions.create(model="m", messages=MSG, stream=True))
+    assert info.value.status_code == 502 and "quota exhausted" in info.value.message
+    still_serving(srv.url)
+
+
+def test_upstream_empty_stream_is_502(passthrough):
+    fake, srv, c = passthrough()
+    fake.reply_raw(b"", content_type="text/event-stream")
+    r = post(srv.url + "/v1/chat/completions", {"model": "m", "messages": MSG, "stream": True})
+    assert_openai_error(r, 502, code="upstream_empty_stream")
+    # An upstream that only says [DONE] did stream: nothing to complain about.
+    fake.reply_sse([b"data: [DONE]\n\n"])
+    r = post(srv.url + "/v1/chat/completions", {"model": "m", "messages": MSG, "stream": True})
+    assert r.status_code == 200 and r.text == "data: [DONE]\n\n"
+
+
+def test_undecodable_content_encoding_is_400(aoa_server):
+    import gzip
+
+    srv = aoa_server(MOCK)
+    body = json.dumps({"model": "m", "messages": MSG}).encode()
+    r = post(srv.url + "/v1/chat/completions", body, {"Content-Encoding": "gzip"})
+    assert_openai_error(r, 400, code="invalid_body")
+    r = post(srv.url + "/v1/chat/completions", gzip.compress(body), {"Content-Encoding": "gzip"})
+    assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "hello there"
