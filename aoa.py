@@ -501,7 +501,8 @@ class Downstream:
     async def fail(self, err: core.Error, key: str) -> web.StreamResponse:
         """After the first chunk an error can only be an event; the stream then ends."""
         st = self.request.app[STATE]
-        log.warning("stream ended by error %d: %s", err.status, err.message)
+        # The log filter knows the configured secrets, not this client's own bearer token.
+        log.warning("stream ended by error %d: %s", err.status, st.redact(err.message, key))
         assert self.response is not None
         self.request[TRACE].stream_error = err.status
         try:

@@ -175,7 +175,7 @@ def test_secrets_never_logged_nor_returned(serve, processes):
 
 
 def test_client_bearer_and_proxy_password_not_leaked(serve, processes):
-    fake = FakeOpenAI(key="the-right-key")
+    fake = FakeOpenAI()
     up = serve(fake.app())
     proxy = SOCKS5Proxy(user="pu", password=SECRETS["proxy"]).start()
     p = processes({"AOA_TYPE": "openai", "OPENAI_ENDPOINT": up.url + "/v1", "OPENAI_SOCKS_PROXY": proxy.url, "AOA_LOG_LEVEL": "debug"})
@@ -187,9 +187,15 @@ def test_client_bearer_and_proxy_password_not_leaked(serve, processes):
     r = httpx.post(url, json=body, headers=bearer)
     assert r.status_code == 401 and "Incorrect API key" in r.text
     bodies.append(r.text)
+    fake.reply_sse([{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": None}]},
+                    {"error": {"message": f"key {SECRETS['bearer']} revoked", "type": "server_error"}}], delay=0.05)
+    r = httpx.post(url, json={**body, "stream": True}, headers=bearer)
+    assert '"error"' in r.text and "revoked" in r.text
+    bodies.append(r.text)
     proxy.stop()  # now the proxy is gone: a transport error naming the proxy
     r = httpx.post(url, json=body, headers=bearer)
     assert r.status_code == 502
     bodies.append(r.text)
     code, log = p.stop()
+    assert "revoked" in log
     _bodies_and_log_clean(bodies, log)
