@@ -207,3 +207,13 @@ def test_azure_401_relayed_without_key(serve, aoa_server):
     ok = openai.OpenAI(base_url=srv.url + "/v1", api_key="the-real-key", max_retries=0)
     assert ok.chat.completions.create(model="gpt-35", messages=MSG).choices[0].message.content == "echo: hi"
 
+
+
+def test_v1_api_embeddings_and_completions(azure):
+    fake, srv = azure(AZURE_API_VER="v1", AZURE_MODEL_ALIAS="text-embedding-3-small:emb")
+    c = sdk(srv)
+    e = c.embeddings.create(model="text-embedding-3-small", input="abc")
+    assert fake.last.path == "/openai/v1/embeddings" and fake.last.json["model"] == "emb"
+    assert len(e.data[0].embedding) == 4
+    r = c.completions.create(model="gpt-35", prompt="p")
+    assert fake.last.path == "/openai/v1/completions" and r.choices[0].text == "echo: p"

@@ -461,3 +461,32 @@ def test_undecodable_content_encoding_is_400(aoa_server):
     assert_openai_error(r, 400, code="invalid_body")
     r = post(srv.url + "/v1/chat/completions", gzip.compress(body), {"Content-Encoding": "gzip"})
     assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "hello there"
+
+
+@pytest.mark.parametrize(
+    "text,gone",
+    [
+        ("GET https://x/v1/models?key=AIzaSecret123&alt=sse", "AIzaSecret123"),
+        ("Authorization: Bearer sk-live-abcdef", "sk-live-abcdef"),
+        ('{"api-key": "azsecretvalue"}', "azsecretvalue"),
+        ("x-goog-api-key: googsecret1", "googsecret1"),
+        ("proxy http://user:pa55word@proxy:3128 refused", "pa55word"),
+        ("configured secret configured-1234 echoed", "configured-1234"),
+    ],
+)
+def test_redactor(text, gone):
+    redact = aoa_mod.Redactor(["configured-1234"])
+    out = redact(text)
+    assert gone not in out and "[redacted]" in out
+    assert redact("key per request: client-own-5678", "client-own-5678") == "key per request: [redacted]"
+
+
+def test_cors_restricted_origins(aoa_server):
+    srv = aoa_server({**MOCK, "AOA_CORS_ORIGINS": "https://good.example"})
+    pre = {"Access-Control-Request-Method": "POST"}
+    r = httpx.options(srv.url + "/v1/chat/completions", headers={"Origin": "https://evil.example", **pre})
+    assert r.status_code == 403 and "Access-Control-Allow-Origin" not in r.headers
+    r = httpx.options(srv.url + "/v1/chat/completions", headers={"Origin": "https://good.example", **pre})
+    assert r.status_code == 204 and r.headers["Access-Control-Allow-Origin"] == "https://good.example"
+    r = post(srv.url + "/v1/chat/completions", {"model": "m", "messages": MSG}, {"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in r.headers
