@@ -490,3 +490,29 @@ def test_cors_restricted_origins(aoa_server):
     assert r.status_code == 204 and r.headers["Access-Control-Allow-Origin"] == "https://good.example"
     r = post(srv.url + "/v1/chat/completions", {"model": "m", "messages": MSG}, {"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in r.headers
+
+
+async def test_client_disconnect_while_waiting_cancels_upstream(serve, aoa_server):
+    seen: dict[str, bool] = {}
+
+    async def slow(request: web.Request) -> web.Response:
+        seen["started"] = True
+        try:
+            await asyncio.sleep(3)
+        except asyncio.CancelledError:
+            seen["cancelled"] = True
+            raise
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", slow)
+    up = serve(app)
+    srv = aoa_server({"AOA_TYPE": "openai", "OPENAI_ENDPOINT": up.url + "/v1"})
+    ac = openai.AsyncOpenAI(base_url=srv.url + "/v1", api_key="x", max_retries=0, timeout=0.3)
+    with pytest.raises(openai.APITimeoutError):
+        await ac.chat.completions.create(model="m", messages=MSG)
+    for _ in range(40):
+        if seen.get("cancelled"):
+            break
+        await asyncio.sleep(0.05)
+    assert seen.get("started") and seen.get("cancelled")
