@@ -63,6 +63,10 @@ def test_multimodal_conversation(fake):
     assert r.status_code == 200
     assert fake.last.path == "/api/v1/services/aigc/multimodal-generation/generation"
     assert r.output.choices[0].message.content[0]["text"].startswith("echo: what is it [1 image(s)")
+    # The SDK sends data: URLs on unchanged (only local paths are uploaded first), as aoa does.
+    data_url = "data:image/png;base64,iVBORw0KGgo="
+    MultiModalConversation.call(model="qwen-vl-plus", api_key=KEY, messages=[{"role": "user", "content": [{"image": data_url}, {"text": "x"}]}])
+    assert fake.last.json["input"]["messages"][0]["content"][0] == {"image": data_url}
     stream = list(MultiModalConversation.call(model="qwen-vl-plus", api_key=KEY, messages=msgs, stream=True, incremental_output=True))
     assert "".join(f.output.choices[0].message.content[0]["text"] for f in stream if f.output.choices[0].message.content).startswith("echo: what")
 
