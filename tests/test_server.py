@@ -210,12 +210,12 @@ def test_models_without_duplicates(serve, aoa_server):
 
 async def test_completions_legacy_on_mock(aoa_server):
     srv = aoa_server(MOCK)
-    for c in (openai.OpenAI(base_url=srv.url + "/v1", api_key="x"),):
-        r = c.completions.create(model="m", prompt="say this", max_tokens=50)
-        assert r.object == "text_completion" and r.choices[0].text == "say this"
-        assert r.id.startswith("cmpl-")
-        text = "".join(ch.choices[0].text for ch in c.completions.create(model="m", prompt="say that", stream=True) if ch.choices)
-        assert text == "say that"
+    c = openai.OpenAI(base_url=srv.url + "/v1", api_key="x")
+    r = c.completions.create(model="m", prompt="say this", max_tokens=50)
+    assert r.object == "text_completion" and r.choices[0].text == "say this"
+    assert r.id.startswith("cmpl-")
+    text = "".join(ch.choices[0].text for ch in c.completions.create(model="m", prompt="say that", stream=True) if ch.choices)
+    assert text == "say that"
     ac = openai.AsyncOpenAI(base_url=srv.url + "/v1", api_key="x")
     r = await ac.completions.create(model="m", prompt="async one")
     assert r.choices[0].text == "async one"
