@@ -322,3 +322,13 @@ def test_compatible_mode_relays(qwen):
     assert [m.id for m in c.models.list()] == ["qwen-plus", "qwen-max", "text-embedding-v4"]
     r = c.chat.completions.create(model="qwq-plus", messages=[{"role": "user", "content": "hi"}])
     assert fake.last.json["stream"] is True and r.choices[0].message.content == "echo: hi"
+
+
+def test_legacy_completions_go_through_chat(qwen):
+    fake, c, _ = qwen()
+    r = c.completions.create(model="qwen-plus", prompt="old style", max_tokens=5, temperature=0)
+    assert r.choices[0].text == "echo: old style" and r.choices[0].finish_reason == "stop"
+    assert fake.last.path == TEXT
+    assert fake.last.json["parameters"] == {"result_format": "message", "temperature": 0, "max_tokens": 5}
+    text = "".join(ch.choices[0].text for ch in c.completions.create(model="qwen-plus", prompt="old style", stream=True) if ch.choices)
+    assert text == "echo: old style"

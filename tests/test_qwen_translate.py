@@ -228,3 +228,25 @@ def test_embedding_result_rejects_missing_vectors():
     with pytest.raises(core.Error) as exc:
         qwen.embeddings_result(SETTINGS, call, [body])
     assert exc.value.status == 502
+
+
+def test_logprobs_and_legacy_text_output_are_translated():
+    call = make_call(b'{"model":"qwen-plus","messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":1}')
+    lp = {"content": [{"token": "Hi", "bytes": [72, 105], "logprob": -0.01, "top_logprobs": [{"token": "Hi", "bytes": [72, 105], "logprob": -0.01}]}]}
+    body = json.dumps({"output": {"choices": [{"finish_reason": "stop", "message": {"role": "assistant", "content": "Hi"}, "logprobs": lp}]}, "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}, "request_id": "r"}).encode()
+    got = json.loads(qwen.chat_result(SETTINGS, call, body))
+    assert got["choices"][0]["logprobs"] == {"content": lp["content"], "refusal": None}
+    # A model that ignores result_format answers in the text format; it still reads as a choice.
+    text = json.loads(qwen.chat_result(SETTINGS, call, b'{"output":{"text":"ok","finish_reason":"length"},"request_id":"r2"}'))
+    assert (text["choices"][0]["message"]["content"], text["choices"][0]["finish_reason"], text["id"]) == ("ok", "length", "chatcmpl-r2")
+    assert "usage" not in text
+
+
+def test_stream_id_is_fixed_from_the_first_frame():
+    call = make_call(b'{"model":"qwen-plus","messages":[{"role":"user","content":"x"}],"stream":true}')
+    state = qwen.ChatStream(SETTINGS, call)
+    first = {"output": {"choices": [{"message": {"role": "assistant", "content": "a"}, "finish_reason": "null"}]}}
+    later = {"output": {"choices": [{"message": {"role": "assistant", "content": "b"}, "finish_reason": "stop"}]}, "request_id": "late"}
+    out = state.feed("result", json.dumps(first).encode()) + state.feed("result", json.dumps(later).encode()) + state.close()
+    assert {json.loads(p)["id"] for p in out} == {"chatcmpl-local1"}
+    assert [json.loads(p)["choices"][0]["finish_reason"] for p in out] == [None, None, "stop"]

@@ -20,7 +20,8 @@ and the official SDK https://github.com/dashscope/dashscope-sdk-python:
   `reasoning_effort` none/minimal → `enable_thinking: false`, low/medium/high → `true`.
 - /v1/models: DashScope's native API has no model list: the configured model and aliases.
 Not supported natively (400 naming the field): frequency_penalty ≠ 0, logit_bias, audio output,
-prediction, legacy functions/function_call, file parts, verbosity.
+prediction, legacy functions/function_call, file parts, verbosity. A message's `name` and an
+assistant turn's `reasoning_content` are not sent (DashScope takes neither as input).
 
 Compatible (`QWEN_API_MODE=compatible`): everything is relayed to
 `{endpoint}/compatible-mode/v1` as for any OpenAI-compatible upstream.

@@ -199,7 +199,8 @@ class NativeStream:
         if not data.strip():
             return []
         doc = _decode_response(data)
-        if doc.request_id and self.id == self.call.id:
+        if doc.request_id and not self.slots:
+            # Fixed before the first chunk: every chunk of a stream carries the same id.
             self.id = response_id(self.call, doc.request_id)
         if doc.usage is not None:
             self.usage = doc.usage  # cumulative: the last one is the total
