@@ -274,9 +274,15 @@ def test_mid_stream_error_frame_becomes_an_error_event(qwen):
             got.append(ch.choices[0].delta.content)
     assert got == ["par"]
     assert "rate limit" in str(exc.value.message)
+    fake.reply_sse([
+        {"output": {"choices": [{"message": {"role": "assistant", "content": "par"}, "finish_reason": "null"}]}, "request_id": "r2"},
+        frame(2, {"code": "InternalError.Algo", "message": "An internal error has occured", "request_id": "r2"}, event="error", status=500),
+    ], delay=0.05)
     raw = httpx.post(f"{c.base_url}chat/completions", json={"model": "qwen-plus", "messages": [{"role": "user", "content": "x"}], "stream": True}, headers={"Authorization": "Bearer x"})
-    # Unscripted now: a normal stream; the scripted error case was checked through the SDK above.
-    assert raw.text.endswith("data: [DONE]\n\n")
+    events = [json.loads(e[6:]) for e in raw.text.split("\n\n") if e.startswith("data: ")]
+    assert raw.status_code == 200 and "[DONE]" not in raw.text
+    assert events[0]["choices"][0]["delta"]["content"] == "par"
+    assert events[-1] == {"error": {"message": "An internal error has occured (request_id: r2)", "type": "api_error", "param": None, "code": "InternalError.Algo"}}
 
 
 def test_embeddings_float_and_base64_with_batch_split(qwen):
