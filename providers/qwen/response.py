@@ -32,6 +32,8 @@ ERROR_STATUS = {
     "InvalidApiKey": 401,
     "InvalidApiKey.Missing": 401,
     "AccessDenied": 403,
+    # DashScope answers 400 for an account in arrears; it is a permission matter, and a 400 would
+    # read as a malformed request.
     "Arrearage": 403,
     "Workspace.AccessDenied": 403,
     "Model.AccessDenied": 403,
@@ -181,6 +183,9 @@ class _Slot:
 
 
 class NativeStream:
+    """Incremental DashScope frames (`incremental_output: true`) → OpenAI chunks: one role delta,
+    tool-call id/name only in a call's first delta, one finish per choice, usage once at the end."""
+
     def __init__(self, call: Call) -> None:
         self.call = call
         self.id = call.id
@@ -254,7 +259,6 @@ class NativeStream:
             chunk = oai.ChatCompletionChunk(id=self.id, choices=[], created=self.call.created, model=self.call.model, usage=usage(self.usage))
             return [oai.encode(chunk)]
         return []
-
 
 
 # --- errors ---------------------------------------------------------------------------------
