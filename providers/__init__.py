@@ -37,6 +37,7 @@ KINDS: dict[str, str] = {
     "yi": "yi",
     "mock": "mock",
     "qwen": "qwen",
+    "gemini": "gemini",
 }
 
 REQUIRED = (
