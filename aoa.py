@@ -524,18 +524,32 @@ async def _events(request: web.Request, resp: aiohttp.ClientResponse, state: Any
                 trace.first_chunk = True
                 trace.upstream_s += time.perf_counter() - waited
             out: list[bytes] = []
-            for event, data in decoder.feed(chunk):
-                out += state.feed(event, data)
+            err = _feed(state, decoder.feed(chunk), out)
             if out:
                 yield out
+            if err is not None:
+                raise err
     except TRANSPORT_ERRORS as exc:
         raise _transport_error(exc) from None
     out = []
-    for event, data in decoder.close():
-        out += state.feed(event, data)
-    out += state.close()
+    err = _feed(state, decoder.close(), out)
+    if err is None:
+        out += state.close()
     if out:
         yield out
+    if err is not None:
+        raise err
+
+
+def _feed(state: Any, events: list[tuple[str, bytes]], out: list[bytes]) -> core.Error | None:
+    """Feed events to the stream state; chunks made before an error still reach the client
+    (an error frame often shares a network read with the frames before it)."""
+    try:
+        for event, data in events:
+            out += state.feed(event, data)
+    except core.Error as err:
+        return err
+    return None
 
 
 async def _stream_to_client(
