@@ -714,8 +714,9 @@ class ChatStream:
         delta = oai.Delta()
         if first:
             delta.role = "assistant"
-        if split.text or (first and not split.calls):
-            delta.content = "".join(split.text)
+        text = "".join(split.text)
+        if text or (first and not split.calls):
+            delta.content = text
         if split.thoughts:
             delta.reasoning_content = "".join(split.thoughts)
         if split.calls:
@@ -806,7 +807,7 @@ def embeddings_result(s: Settings, call: Call, bodies: list[bytes]) -> bytes:
     expected = len(oai.embedding_inputs(req))
     if len(vectors) != expected:
         raise Error(502, f"Gemini returned {len(vectors)} embeddings for {expected} texts.", code="upstream_invalid_json")
-    return oai.embedding_list(vectors, call.client_model or call.model, tokens, req.encoding_format)
+    return oai.embedding_list(vectors, call.model, tokens, req.encoding_format)
 
 
 # --- models ---------------------------------------------------------------------------------

@@ -280,3 +280,14 @@ def test_embeddings_count_mismatch_is_502():
     assert exc.value.status == 502
     body = gemini.embeddings_result(S, call, [b'{"embeddings":[{"values":[1.0]},{"values":[2.0]}],"usageMetadata":{"promptTokenCount":14}}'])
     assert json.loads(body)["usage"] == {"prompt_tokens": 14, "total_tokens": 14}
+
+
+def test_stream_empty_text_part_with_signature_adds_no_chunk():
+    # Gemini 2.5 may end a stream with {"text": "", "thoughtSignature": ...} beside finishReason.
+    events = [
+        {"candidates": [{"content": {"role": "model", "parts": [{"text": "Hi"}]}, "index": 0}]},
+        {"candidates": [{"content": {"role": "model", "parts": [{"text": "", "thoughtSignature": "c2ln"}]}, "finishReason": "STOP", "index": 0}]},
+    ]
+    chunks = _feed(events)
+    assert [c["choices"][0]["delta"] for c in chunks] == [{"role": "assistant", "content": "Hi"}, {}]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
