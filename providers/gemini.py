@@ -123,6 +123,7 @@ class FunctionCall(G):
 class FunctionResponse(G):
     name: str
     response: dict[str, Any]
+    id: str | None = None
 
 
 class Part(G):
@@ -300,17 +301,21 @@ FILES_API_PREFIX = "https://generativelanguage.googleapis.com/"
 # --- tool call ids --------------------------------------------------------------------------
 
 SIGNATURE_MARK = "__ts__"
+ID_MARK = "__id__"
 
 
-def tool_call_id(call: Call, candidate: int, position: int, signature: str | None) -> str:
-    """`call_<hash of the request id>_<candidate>_<position>[__ts__<urlsafe b64 of signature>]`.
+def tool_call_id(call: Call, candidate: int, position: int, signature: str | None, gemini_id: str | None = None) -> str:
+    """`call_<hash of the request id>_<candidate>_<position>[__id__<hex of Gemini's id>][__ts__<urlsafe b64 of signature>]`.
 
     Gemini needs the `thoughtSignature` of a functionCall echoed in the next request
-    (https://ai.google.dev/gemini-api/docs/thought-signatures); OpenAI clients send back only
-    the tool call id, so the signature travels inside it, reversibly.
+    (https://ai.google.dev/gemini-api/docs/thought-signatures), and a functionResponse should
+    carry the functionCall's `id` when Gemini gave one; OpenAI clients send back only the tool
+    call id, so both travel inside it, reversibly. Hex has no `_`, so the marks stay unambiguous.
     """
     stem = hashlib.sha256(call.id.encode()).hexdigest()[:12]
     out = f"call_{stem}_{candidate}_{position}"
+    if gemini_id:
+        out += ID_MARK + gemini_id.encode().hex()
     if signature:
         out += SIGNATURE_MARK + base64.urlsafe_b64encode(signature.encode()).decode().rstrip("=")
     return out
@@ -323,6 +328,17 @@ def signature_of(tool_id: str) -> str | None:
     try:
         return base64.urlsafe_b64decode(tail + "=" * (-len(tail) % 4)).decode()
     except (binascii.Error, ValueError):
+        return None
+
+
+def gemini_id_of(tool_id: str) -> str | None:
+    head = tool_id.partition(SIGNATURE_MARK)[0]
+    _, mark, tail = head.partition(ID_MARK)
+    if not mark or not tail:
+        return None
+    try:
+        return bytes.fromhex(tail).decode()
+    except ValueError:
         return None
 
 
@@ -446,7 +462,7 @@ def to_contents(call: Call, messages: list[oai.Message]) -> tuple[list[Content],
                 at = f"messages[{i}].tool_calls[{k}].function.arguments"
                 names[tc.id] = tc.function.name
                 parts.append(Part(
-                    function_call=FunctionCall(name=tc.function.name, args=_args(tc.function.arguments, at)),
+                    function_call=FunctionCall(name=tc.function.name, args=_args(tc.function.arguments, at), id=gemini_id_of(tc.id)),
                     thought_signature=signature_of(tc.id),
                 ))
             if m.function_call is not None:
@@ -458,7 +474,8 @@ def to_contents(call: Call, messages: list[oai.Message]) -> tuple[list[Content],
             if name is None:
                 at = f"messages[{i}].tool_call_id"
                 raise Error(400, f"`{at}` {m.tool_call_id!r} matches no earlier assistant tool call; Gemini needs the function's name.", param=at, code="invalid_value")
-            add("user", [Part(function_response=FunctionResponse(name=name, response=_response(m.content)))])
+            response = FunctionResponse(name=name, response=_response(m.content), id=gemini_id_of(m.tool_call_id))
+            add("user", [Part(function_response=response)])
         elif isinstance(m, oai.FunctionMessage):
             add("user", [Part(function_response=FunctionResponse(name=m.name, response=_response(m.content)))])
     if need:
@@ -637,7 +654,7 @@ def _split(c: Candidate) -> _Split:
 
 def _tool_call(call: Call, candidate: int, position: int, fc: FunctionCall, sig: str | None) -> oai.ToolCall:
     return oai.ToolCall(
-        id=tool_call_id(call, candidate, position, sig),
+        id=tool_call_id(call, candidate, position, sig, fc.id),
         function=oai.FunctionCall(name=fc.name, arguments=_encode(fc.args or {}).decode()),
     )
 

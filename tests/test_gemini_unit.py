@@ -291,3 +291,23 @@ def test_stream_empty_text_part_with_signature_adds_no_chunk():
     chunks = _feed(events)
     assert [c["choices"][0]["delta"] for c in chunks] == [{"role": "assistant", "content": "Hi"}, {}]
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+
+
+@pytest.mark.parametrize("gemini_id", [None, "abc-123", "x__ts__y"])
+def test_gemini_function_call_id_round_trip(gemini_id):
+    sig = "CiIB__ts__+/=="
+    tid = gemini.tool_call_id(_call(), 0, 0, sig, gemini_id)
+    assert gemini.gemini_id_of(tid) == gemini_id and gemini.signature_of(tid) == sig
+
+
+def test_gemini_function_call_id_echoed_in_response():
+    body = json.dumps({"candidates": [{"content": {"role": "model", "parts": [{"functionCall": {"id": "fc-7", "name": "f", "args": {"a": 1}}}]}, "finishReason": "STOP"}]}).encode()
+    tc = json.loads(gemini.chat_result(S, _call(), body))["choices"][0]["message"]["tool_calls"][0]
+    follow = {"messages": [
+        {"role": "user", "content": "x"},
+        {"role": "assistant", "tool_calls": [tc]},
+        {"role": "tool", "tool_call_id": tc["id"], "content": "ok"},
+    ]}
+    contents = json.loads(gemini.chat(S, _call(follow)).body)["contents"]
+    assert contents[1]["parts"] == [{"functionCall": {"name": "f", "args": {"a": 1}, "id": "fc-7"}}]
+    assert contents[2]["parts"] == [{"functionResponse": {"name": "f", "response": {"result": "ok"}, "id": "fc-7"}}]
