@@ -169,8 +169,10 @@ def test_thinking_reasoning_content_separate_and_non_stream_served_by_stream(qwe
     c.chat.completions.create(model="qwq-plus", messages=msgs)
     assert fake.last.headers["X-DashScope-SSE"] == "enable"
     c.chat.completions.create(model="qwen-plus", messages=msgs, reasoning_effort="high")
-    assert fake.last.json["parameters"]["enable_thinking"] is True
-    c.chat.completions.create(model="qwen-plus", messages=msgs, reasoning_effort="minimal")
+    assert fake.last.json["parameters"]["enable_thinking"] is True and "thinking_budget" not in fake.last.json["parameters"]
+    c.chat.completions.create(model="qwen-plus", messages=msgs, reasoning_effort="low")
+    assert fake.last.json["parameters"]["thinking_budget"] == 2048
+    c.chat.completions.create(model="qwen-plus", messages=msgs, reasoning_effort="none")
     assert fake.last.json["parameters"]["enable_thinking"] is False and "X-DashScope-SSE" not in fake.last.headers
 
 

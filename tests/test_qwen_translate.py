@@ -169,10 +169,13 @@ def test_reasoning_effort_and_stream_only_models():
     def out(extra: dict, model="qwen-plus"):
         return qwen.chat(SETTINGS, make_call(json.dumps({"model": model, "messages": [{"role": "user", "content": "x"}], **extra}).encode()))
 
-    for effort, thinking in qwen.REASONING_EFFORT.items():
+    for effort, (thinking, budget) in qwen.REASONING_EFFORT.items():
         o = out({"reasoning_effort": effort})
-        assert json.loads(o.body)["parameters"]["enable_thinking"] is thinking
+        params = json.loads(o.body)["parameters"]
+        assert params["enable_thinking"] is thinking
+        assert params.get("thinking_budget") == budget
         assert o.stream is thinking  # thinking answers only come as streams
+    assert json.loads(out({"reasoning_effort": "low", "thinking_budget": 100}).body)["parameters"]["thinking_budget"] == 100
     with pytest.raises(core.Error) as exc:
         out({"reasoning_effort": "high", "enable_thinking": False})
     assert exc.value.param == "reasoning_effort"

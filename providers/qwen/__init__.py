@@ -17,7 +17,8 @@ and the official SDK https://github.com/dashscope/dashscope-sdk-python:
   batches of DashScope's per-model limit.
 - Qwen's own knobs travel as extra top-level fields (the openai SDK's `extra_body`):
   `enable_search`, `enable_thinking`, `thinking_budget`, `top_k`, `repetition_penalty`.
-  `reasoning_effort` none/minimal → `enable_thinking: false`, low/medium/high → `true`.
+  `reasoning_effort` none → `enable_thinking: false`; minimal/low/medium/high → `true` with
+  `thinking_budget` 512/2048/8192/model default (`REASONING_EFFORT`; an explicit budget wins).
 - /v1/models: DashScope's native API has no model list: the configured model and aliases.
 Not supported natively (400 naming the field): frequency_penalty ≠ 0, logit_bias, audio output,
 prediction, legacy functions/function_call, file parts, verbosity. A message's `name` and an

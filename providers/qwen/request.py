@@ -100,8 +100,17 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "repetition_penalty": (0, float("inf"), False, True),
 }
 
-# OpenAI's reasoning_effort → DashScope's enable_thinking (no budget is invented).
-REASONING_EFFORT = {"none": False, "minimal": False, "low": True, "medium": True, "high": True}
+# OpenAI's reasoning_effort → (enable_thinking, thinking_budget in tokens). "high" leaves the
+# budget to the model (its maximum chain-of-thought length); a client's own `thinking_budget`
+# (extra_body) wins over the table.
+# https://help.aliyun.com/zh/model-studio/deep-thinking (thinking_budget)
+REASONING_EFFORT: dict[str, tuple[bool, int | None]] = {
+    "none": (False, None),
+    "minimal": (True, 512),
+    "low": (True, 2048),
+    "medium": (True, 8192),
+    "high": (True, None),
+}
 
 _STREAM_ONLY = re.compile(r"^(qwq|qvq)|omni|-thinking|^qwen3-\d+(\.\d+)?b(-a\d+(\.\d+)?b)?$")
 _MULTIMODAL_MODEL = re.compile(r"-vl|qvq|-audio|omni")
@@ -133,7 +142,7 @@ def thinking(req: _Request) -> bool | None:
         return req.enable_thinking
     if req.reasoning_effort not in REASONING_EFFORT:
         raise Error(400, f"`reasoning_effort`={req.reasoning_effort!r} is not one of {', '.join(REASONING_EFFORT)}.", param="reasoning_effort", code="invalid_value")
-    wanted = REASONING_EFFORT[req.reasoning_effort]
+    wanted = REASONING_EFFORT[req.reasoning_effort][0]
     if req.enable_thinking is not None and req.enable_thinking != wanted:
         raise Error(400, "`reasoning_effort` contradicts `enable_thinking`.", param="reasoning_effort", code="invalid_value")
     return wanted
@@ -207,6 +216,12 @@ def stream_only(model: str, thinking: bool | None) -> bool:
     return bool(thinking) or bool(_STREAM_ONLY.search(model.lower()))
 
 
+def _thinking_budget(req: _Request, wants_thinking: bool | None) -> int | None:
+    if req.thinking_budget is not None or not wants_thinking or req.reasoning_effort is None:
+        return req.thinking_budget
+    return REASONING_EFFORT[req.reasoning_effort][1]
+
+
 def to_generation(call: Call, req: _Request, stream: bool) -> GenerationRequest:
     _check_policy(call, req)
     wants_thinking = thinking(req)
@@ -236,7 +251,7 @@ def to_generation(call: Call, req: _Request, stream: bool) -> GenerationRequest:
         top_logprobs=req.top_logprobs,
         enable_search=search,
         enable_thinking=wants_thinking,
-        thinking_budget=req.thinking_budget,
+        thinking_budget=_thinking_budget(req, wants_thinking),
     )
     return GenerationRequest(model=call.model, input=Input(messages=messages), parameters=params)
 
