@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import quote
 
 import msgspec
-from msgspec import UNSET, Struct
+from msgspec import Struct
 
 from . import oai
 from .core import Call, Common, ConfigError, Error, Media, NeedMedia, Outbound, load_common
