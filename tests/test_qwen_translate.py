@@ -142,6 +142,7 @@ def test_error_fallbacks():
     assert qwen.error(403, b'{"code":"Brand.New","message":"x"}').status == 403  # unknown code: HTTP status
     assert qwen.error(200, b'{"code":"Brand.New","message":"x"}', streaming=True).status == qwen.ERROR_FALLBACK_STATUS
     assert qwen.error(429, b'{"code":"Throttling.Whatever","message":"x"}').status == 429  # family
+    assert qwen.error(200, b'{"code":"Model.RateQuotaExceeded","message":"x"}', streaming=True).status == 429
     assert qwen.error(502, b"<html>bad gateway</html>").status == 502
     compat = qwen.error(401, b'{"error":{"message":"Incorrect API key","type":"invalid_request_error","code":"invalid_api_key"},"request_id":"r"}')
     assert (compat.status, compat.code, compat.message) == (401, "invalid_api_key", "Incorrect API key")

@@ -280,6 +280,8 @@ def error_status(code: str, http_status: int | None) -> int:
     family = code.split(".", 1)[0]
     if family in ERROR_STATUS:
         return ERROR_STATUS[family]
+    if "RateQuota" in code or "Throttling" in code:
+        return 429  # quota codes come under several families (e.g. a model's own rate quota)
     if http_status and http_status >= 400:
         return http_status
     return ERROR_FALLBACK_STATUS
