@@ -426,8 +426,12 @@ def _args(arguments: str, where: str) -> dict[str, Any]:
     return value
 
 
-def _response(content: str | list[oai.ContentPart] | None) -> dict[str, Any]:
+def _response(content: str | list[oai.ContentPart] | None, at: str) -> dict[str, Any]:
     """A tool result → functionResponse.response, which must be an object."""
+    for j, part in enumerate(content if isinstance(content, list) else ()):
+        if not isinstance(part, oai.TextPart):
+            where = f"{at}.content[{j}]"
+            raise Error(400, f"`{where}`: a tool result can only hold text for Gemini.", param=where, code="unsupported_content")
     text = oai.text_of(content)
     try:
         value = msgspec.json.decode(text)
@@ -474,10 +478,10 @@ def to_contents(call: Call, messages: list[oai.Message]) -> tuple[list[Content],
             if name is None:
                 at = f"messages[{i}].tool_call_id"
                 raise Error(400, f"`{at}` {m.tool_call_id!r} matches no earlier assistant tool call; Gemini needs the function's name.", param=at, code="invalid_value")
-            response = FunctionResponse(name=name, response=_response(m.content), id=gemini_id_of(m.tool_call_id))
+            response = FunctionResponse(name=name, response=_response(m.content, f"messages[{i}]"), id=gemini_id_of(m.tool_call_id))
             add("user", [Part(function_response=response)])
         elif isinstance(m, oai.FunctionMessage):
-            add("user", [Part(function_response=FunctionResponse(name=m.name, response=_response(m.content)))])
+            add("user", [Part(function_response=FunctionResponse(name=m.name, response=_response(m.content, f"messages[{i}]")))])
     if need:
         raise NeedMedia(need)
     # Gemini wants the user to speak first; a leading assistant text (a greeting, say) is

@@ -311,3 +311,22 @@ def test_gemini_function_call_id_echoed_in_response():
     contents = json.loads(gemini.chat(S, _call(follow)).body)["contents"]
     assert contents[1]["parts"] == [{"functionCall": {"name": "f", "args": {"a": 1}, "id": "fc-7"}}]
     assert contents[2]["parts"] == [{"functionResponse": {"name": "f", "response": {"result": "ok"}, "id": "fc-7"}}]
+
+
+def test_tool_result_with_an_image_is_refused_not_dropped():
+    import pytest as _pytest
+
+    from providers import gemini as _g
+    from providers import oai as _oai
+    from providers.core import Error as _Error
+
+    messages = _oai.decode_chat(
+        b'{"messages":[{"role":"user","content":"hi"},'
+        b'{"role":"assistant","tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},'
+        b'{"role":"tool","tool_call_id":"call_1","content":[{"type":"text","text":"ok"},'
+        b'{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]}'
+    ).messages
+    call = _g.Call(id="chatcmpl-1", created=1, model="m", client_model="m", key="")
+    with _pytest.raises(_Error) as info:
+        _g.to_contents(call, messages)
+    assert info.value.status == 400 and info.value.param == "messages[2].content[1]"
