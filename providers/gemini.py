@@ -17,7 +17,8 @@ https://github.com/googleapis/python-genai (`google/genai/types.py`).
   sent). Tool results → `functionResponse`, its `name` recovered from the assistant tool call
   with the same id. Thought signatures ride inside the tool call id (see `tool_call_id`).
 - `reasoning_effort` → `thinkingConfig` (REASONING_BUDGET); thoughts come back as
-  `reasoning_content`.
+  `reasoning_content`. Gemini's own `top_k` and `thinking_budget` (0 off, -1 dynamic; wins over
+  reasoning_effort) are accepted as top-level request fields (`Extras`).
 - embeddings: `:batchEmbedContents`, 100 texts per call. Models: `GET {ver}/models`, paged.
 Not supported (400 naming the field): logit_bias, audio output, modalities other than text,
 prediction, web_search_options, verbosity, non-function tools, `file_id` parts.
@@ -151,6 +152,7 @@ class ThinkingConfig(G):
 class GenerationConfig(G):
     temperature: float | None = None
     top_p: float | None = None
+    top_k: int | None = None
     candidate_count: int | None = None
     max_output_tokens: int | None = None
     stop_sequences: list[str] | None = None
@@ -526,7 +528,29 @@ def to_tool_config(req: oai.ChatCompletionRequest) -> ToolConfig | None:
     return ToolConfig(function_calling_config=FunctionCallingConfig(mode="ANY", allowed_function_names=[name]))
 
 
-def _thinking(effort: str | None) -> ThinkingConfig | None:
+class Extras(Struct):
+    """Gemini settings OpenAI has no name for, accepted as top-level request fields (the names
+    other OpenAI-compatible vendors use for them, e.g. DashScope)."""
+
+    top_k: int | None = None
+    # Tokens of thinking: 0 off, -1 the model decides; wins over reasoning_effort.
+    thinking_budget: int | None = None
+
+
+_extras_decoder = msgspec.json.Decoder(Extras)
+
+
+def extras(call: Call) -> Extras:
+    try:
+        return _extras_decoder.decode(call.body)
+    except msgspec.ValidationError as exc:
+        path = str(exc).rpartition("at `$.")[2].rstrip("`") or "body"
+        raise Error(400, f"`{path}` must be a whole number.", param=path, code="invalid_type") from None
+
+
+def _thinking(effort: str | None, budget: int | None = None) -> ThinkingConfig | None:
+    if budget is not None:
+        return ThinkingConfig(thinking_budget=budget, include_thoughts=True if budget else None)
     if effort is None:
         return None
     if effort not in REASONING_BUDGET:
@@ -535,7 +559,7 @@ def _thinking(effort: str | None) -> ThinkingConfig | None:
     return ThinkingConfig(thinking_budget=budget, include_thoughts=True if budget else None)
 
 
-def to_generation_config(req: oai.ChatCompletionRequest) -> GenerationConfig | None:
+def to_generation_config(req: oai.ChatCompletionRequest, extra: Extras = Extras()) -> GenerationConfig | None:
     mime = schema = None
     rf = req.response_format
     if isinstance(rf, oai.ResponseFormatJSONObject):
@@ -545,6 +569,7 @@ def to_generation_config(req: oai.ChatCompletionRequest) -> GenerationConfig | N
     config = GenerationConfig(
         temperature=req.temperature,
         top_p=req.top_p,
+        top_k=extra.top_k,
         candidate_count=req.n,
         max_output_tokens=req.max_completion_tokens if req.max_completion_tokens is not None else req.max_tokens,
         stop_sequences=oai.stop_list(req.stop),
@@ -555,7 +580,7 @@ def to_generation_config(req: oai.ChatCompletionRequest) -> GenerationConfig | N
         logprobs=req.top_logprobs,
         response_mime_type=mime,
         response_json_schema=schema,
-        thinking_config=_thinking(req.reasoning_effort),
+        thinking_config=_thinking(req.reasoning_effort, extra.thinking_budget),
     )
     return None if config == GenerationConfig() else config
 
@@ -577,7 +602,7 @@ def to_request(s: Settings, call: Call, req: oai.ChatCompletionRequest) -> Gener
         tools=to_tools(req),
         tool_config=to_tool_config(req),
         safety_settings=safety,
-        generation_config=to_generation_config(req),
+        generation_config=to_generation_config(req, extras(call)),
     )
 
 

@@ -330,3 +330,18 @@ def test_tool_result_with_an_image_is_refused_not_dropped():
     with _pytest.raises(_Error) as info:
         _g.to_contents(call, messages)
     assert info.value.status == 400 and info.value.param == "messages[2].content[1]"
+
+
+def test_gemini_extras_top_k_and_thinking_budget():
+    out = gemini.chat(S, _call({"messages": [{"role": "user", "content": "x"}], "top_k": 0, "thinking_budget": -1, "reasoning_effort": "low"}))
+    # Zero is a value; an explicit budget wins over reasoning_effort.
+    assert json.loads(out.body)["generationConfig"] == {"topK": 0, "thinkingConfig": {"includeThoughts": True, "thinkingBudget": -1}}
+    out = gemini.chat(S, _call({"messages": [{"role": "user", "content": "x"}], "thinking_budget": 0}))
+    assert json.loads(out.body)["generationConfig"] == {"thinkingConfig": {"thinkingBudget": 0}}
+
+
+@pytest.mark.parametrize("name", ["top_k", "thinking_budget"])
+def test_gemini_extras_wrong_type_names_the_field(name):
+    with pytest.raises(Error) as exc:
+        gemini.chat(S, _call({"messages": [{"role": "user", "content": "x"}], name: "many"}))
+    assert exc.value.status == 400 and exc.value.param == name
