@@ -565,7 +565,8 @@ def to_generation_config(req: oai.ChatCompletionRequest, extra: Extras = Extras(
     if isinstance(rf, oai.ResponseFormatJSONObject):
         mime = "application/json"
     elif isinstance(rf, oai.ResponseFormatJSONSchema):
-        mime, schema = "application/json", rf.json_schema.schema_ or {}
+        # No schema: plain JSON mode (an empty responseJsonSchema is not the same request).
+        mime, schema = "application/json", rf.json_schema.schema_
     config = GenerationConfig(
         temperature=req.temperature,
         top_p=req.top_p,
@@ -694,8 +695,10 @@ def chat_result(s: Settings, call: Call, body: bytes) -> bytes:
         raise error(502, body)
     if (blocked := _blocked(doc)) is not None:
         raise blocked
+    if not doc.candidates:
+        raise Error(502, "Gemini answered without a candidate.", code="upstream_incomplete")
     choices = []
-    for pos, c in enumerate(doc.candidates or ()):
+    for pos, c in enumerate(doc.candidates):
         index = c.index if c.index is not None else pos
         split = _split(c)
         msg = oai.ResponseMessage(content="".join(split.text) if split.text or not split.calls else None)

@@ -345,3 +345,14 @@ def test_gemini_extras_wrong_type_names_the_field(name):
     with pytest.raises(Error) as exc:
         gemini.chat(S, _call({"messages": [{"role": "user", "content": "x"}], name: "many"}))
     assert exc.value.status == 400 and exc.value.param == name
+
+
+def test_json_schema_without_schema_is_json_mode():
+    body = {"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_schema", "json_schema": {"name": "any"}}}
+    assert json.loads(gemini.chat(S, _call(body)).body)["generationConfig"] == {"responseMimeType": "application/json"}
+
+
+def test_response_without_candidates_is_502():
+    with pytest.raises(Error) as exc:
+        gemini.chat_result(S, _call(), b'{"usageMetadata":{"promptTokenCount":3},"modelVersion":"gemini-2.5-flash"}')
+    assert exc.value.status == 502
