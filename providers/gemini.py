@@ -15,11 +15,16 @@ https://github.com/googleapis/python-genai (`google/genai/types.py`).
   inline data are inlined; `file_id` parts cannot be resolved (400).
 - tools: function tools → `functionDeclarations` with `parametersJsonSchema` (JSON Schema as
   sent). Tool results → `functionResponse`, its `name` recovered from the assistant tool call
-  with the same id. Thought signatures ride inside the tool call id (see `tool_call_id`).
+  with the same id; a result that is not a JSON object is wrapped as `{"result": <value or
+  text>}` (Gemini wants an object). Thought signatures ride inside the tool call id (see
+  `tool_call_id`). Legacy `functions` requests are answered with `tool_calls` too: a
+  `function_call` has no id to carry the signature.
 - `reasoning_effort` → `thinkingConfig` (REASONING_BUDGET); thoughts come back as
   `reasoning_content`. Gemini's own `top_k` and `thinking_budget` (0 off, -1 dynamic; wins over
   reasoning_effort) are accepted as top-level request fields (`Extras`).
 - embeddings: `:batchEmbedContents`, 100 texts per call. Models: `GET {ver}/models`, paged.
+Ignored (no effect on the answer): user, metadata, store, service_tier, prompt cache keys,
+safety_identifier, parallel_tool_calls (Gemini decides how many calls to make).
 Not supported (400 naming the field): logit_bias, audio output, modalities other than text,
 prediction, web_search_options, verbosity, non-function tools, `file_id` parts.
 """
