@@ -27,9 +27,11 @@ import aiohttp
 import msgspec
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
+from aiohttp.helpers import get_env_proxy_for_url
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 from aiohttp_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
+from yarl import URL
 
 if sys.version_info >= (3, 11):
     from asyncio import timeout as _timeout
@@ -942,14 +944,29 @@ def _connector(common: core.Common) -> tuple[aiohttp.BaseConnector, str | None, 
     return connector, None, True
 
 
+def _env_proxy(endpoint: str) -> tuple[str | None, aiohttp.BasicAuth | None]:
+    """The HTTPS_PROXY/HTTP_PROXY/NO_PROXY answer for the one upstream, looked up once: with
+    `trust_env` aiohttp repeats it (and a ~/.netrc read) in worker threads on every request."""
+    if not endpoint:
+        return None, None
+    try:
+        proxy, auth = get_env_proxy_for_url(URL(endpoint))
+    except LookupError:
+        return None, None
+    return str(proxy), auth
+
+
 async def _sessions(app: web.Application):
     st = app[STATE]
     cfg = st.config
     connector, proxy, trust_env = _connector(st.common)
+    proxy_auth = None
+    if trust_env:
+        proxy, proxy_auth = _env_proxy(st.common.endpoint)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.connect_timeout, sock_read=cfg.idle_timeout)
     headers = {"User-Agent": f"aoa/{__version__}"}
     st.session = aiohttp.ClientSession(
-        connector=connector, timeout=timeout, proxy=proxy, trust_env=trust_env, headers=headers,
+        connector=connector, timeout=timeout, proxy=proxy, proxy_auth=proxy_auth, headers=headers,
     )
     fconnector, fproxy, ftrust = _connector(st.common)
     if not cfg.fetch_private and isinstance(fconnector, aiohttp.TCPConnector):
