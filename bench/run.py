@@ -1,0 +1,383 @@
+"""aoa benchmark: runs every scenario and prints one markdown table.
+
+Processes: a fake upstream (bench/fake_upstream.py), the proxy under test (aoa, a minimal aiohttp
+forwarder, LiteLLM when installed) and a load generator (bench/loadgen.py), each its own process.
+With taskset available the proxy under test runs on CPU 1, the fake upstream and the load
+generator on CPU 0. `BENCH_SCALE` (default 1) multiplies durations and request counts.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PY = sys.executable
+SCALE = float(os.environ.get("BENCH_SCALE", "1") or 1)
+TASKSET = shutil.which("taskset") if (os.cpu_count() or 1) >= 2 else None
+LITELLM = Path(os.environ.get("BENCH_LITELLM", HERE / ".venv-litellm" / "bin" / "litellm"))
+TMP = Path(tempfile.mkdtemp(prefix="aoa-bench-"))
+PROCS: list[subprocess.Popen] = []
+NOTES: list[str] = []
+ROUNDS = 3
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pinned(cpu: int, argv: list[str]) -> list[str]:
+    return [TASKSET, "-c", str(cpu), *argv] if TASKSET else argv
+
+
+def spawn(cpu: int, argv: list[str], env: dict[str, str] | None = None, name: str = "proc") -> subprocess.Popen:
+    errlog = open(TMP / f"{name}.log", "wb")
+    p = subprocess.Popen(pinned(cpu, argv), env={**os.environ, **(env or {})}, stdout=errlog, stderr=subprocess.STDOUT)
+    PROCS.append(p)
+    return p
+
+
+def stop(p: subprocess.Popen) -> None:
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def healthy(port: int, path: str = "/healthz") -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def wait_ready(p: subprocess.Popen, port: int, timeout: float, path: str = "/healthz") -> float:
+    """Seconds from now until the first 200, or raise."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        if p.poll() is not None:
+            raise RuntimeError(f"exited with {p.returncode}")
+        if healthy(port, path):
+            return time.perf_counter() - t0
+        time.sleep(0.005)
+    raise RuntimeError(f"not ready after {timeout:.0f}s")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def body_file(name: str, payload: dict) -> str:
+    path = TMP / f"{name}.json"
+    path.write_bytes(json.dumps(payload, separators=(",", ":")).encode())
+    return str(path)
+
+
+def load(url: str, body: str, *, concurrency: int = 1, duration: float = 2.0, requests: int = 0,
+         warmup: float = 0.5, stream: bool = False) -> dict:
+    cfg = {"url": url, "body_file": body, "concurrency": concurrency, "duration": duration * SCALE,
+           "requests": requests, "warmup": warmup, "stream": stream}
+    out = subprocess.run(pinned(0, [PY, str(HERE / "loadgen.py"), json.dumps(cfg)]),
+                         capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "load generator failed")
+    return json.loads(out.stdout)
+
+
+# --- contenders ---------------------------------------------------------------------------
+
+
+def aoa_env(kind: str, upstream: int, port: int) -> dict[str, str]:
+    env = {"AOA_TYPE": kind, "AOA_HOST": "127.0.0.1", "AOA_PORT": str(port), "AOA_LOG_LEVEL": "warning"}
+    if kind == "openai":
+        env |= {"OPENAI_ENDPOINT": f"http://127.0.0.1:{upstream}/v1", "OPENAI_API_KEY": "x", "OPENAI_MODEL": "bench"}
+    else:
+        env |= {"GEMINI_ENDPOINT": f"http://127.0.0.1:{upstream}", "GEMINI_API_KEY": "x", "GEMINI_MODEL": "bench"}
+    return env
+
+
+def start_aoa(kind: str, upstream: int) -> tuple[subprocess.Popen, int, float]:
+    port = free_port()
+    p = spawn(1, [PY, "-c", "import sys, aoa; sys.exit(aoa.main([]))"], aoa_env(kind, upstream, port), f"aoa-{kind}")
+    return p, port, wait_ready(p, port, 30)
+
+
+def start_forwarder(upstream: int) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    p = spawn(1, [PY, str(HERE / "forwarder.py"), str(port), f"http://127.0.0.1:{upstream}"], name="forwarder")
+    wait_ready(p, port, 30)
+    return p, port
+
+
+def start_litellm(upstream: int) -> tuple[subprocess.Popen | None, int, str]:
+    if not LITELLM.exists():
+        return None, 0, "skipped: litellm[proxy] not installed (bench/.venv-litellm)"
+    port = free_port()
+    cfg = TMP / "litellm.yaml"
+    cfg.write_text(
+        "model_list:\n"
+        "  - model_name: bench\n"
+        "    litellm_params:\n"
+        "      model: openai/bench\n"
+        f"      api_base: http://127.0.0.1:{upstream}/v1\n"
+        "      api_key: x\n"
+        "litellm_settings:\n"
+        "  telemetry: false\n"
+        "general_settings:\n"
+        "  dangerously_permit_weak_or_unset_master_key: true\n"
+    )
+    env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR", "TELEMETRY": "False"}
+    p = spawn(1, [str(LITELLM), "--config", str(cfg), "--host", "127.0.0.1", "--port", str(port), "--num_workers", "1"],
+              env, "litellm")
+    try:
+        wait_ready(p, port, 120, "/health/liveliness")
+    except RuntimeError as exc:
+        stop(p)
+        tail = (TMP / "litellm.log").read_text(errors="replace").strip().splitlines()[-1:] or [""]
+        return None, 0, f"skipped: LiteLLM did not start ({exc}; {tail[0][:120]})"
+    return p, port, ""
+
+
+# --- scenarios ----------------------------------------------------------------------------
+
+
+def bodies() -> dict[str, str]:
+    small = {"model": "bench", "messages": [{"role": "user", "content": "Say hi."}]}
+    image = base64.b64encode(os.urandom(768 * 1024)).decode()  # ≈1 MB once base64-encoded
+    vision = {"model": "bench", "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "What is in this image?"},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{image}"}},
+    ]}]}
+    return {
+        "small": body_file("small", small),
+        "stream": body_file("stream", {**small, "model": "chunks-500", "stream": True}),
+        "gap": body_file("gap", {**small, "model": "chunks-500-gap", "stream": True}),
+        "vision": body_file("vision", vision),
+    }
+
+
+def median(values: list) -> float | None:
+    values = sorted(v for v in values if not (isinstance(v, float) and math.isnan(v)))
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def fmt(v: float | None, digits: int = 2) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}f}"
+
+
+def main() -> int:
+    log(f"scale {SCALE}; pinning: {'proxy on CPU 1, fake upstream + load generator on CPU 0' if TASKSET else 'none (no taskset or < 2 CPUs)'}")
+    b = bodies()
+    upstream = free_port()
+    fake = spawn(0, [PY, str(HERE / "fake_upstream.py"), str(upstream)], name="fake")
+    wait_ready(fake, upstream, 10)
+    have_gemini = False
+    try:
+        import providers
+
+        have_gemini = "gemini" in providers.KINDS
+    except ImportError:
+        pass
+    if not have_gemini:
+        NOTES.append("aoa gemini: skipped (no gemini provider registered)")
+
+    base = f"http://127.0.0.1:{upstream}"
+    cols = ["direct", "aiohttp fwd", "aoa openai"] + (["aoa gemini"] if have_gemini else []) + ["LiteLLM"]
+    res: dict[str, dict[str, dict]] = {c: {} for c in cols}
+    chat_path = "/v1/chat/completions"
+    vision_n = max(10, int(20 * SCALE))
+
+    # 5 + 6 first, on fresh aoa processes.
+    mem: dict[str, float] = {}
+    p, port, _ = start_aoa("openai", upstream)
+    time.sleep(0.5)
+    mem["idle"] = rss_mb(p.pid)
+    url = f"http://127.0.0.1:{port}{chat_path}"
+    load(url, b["small"], concurrency=64, requests=1000, warmup=0)
+    mem["warm"] = rss_mb(p.pid)
+    n_mem = int(20000 * SCALE)
+    log(f"memory: {n_mem} requests")
+    load(url, b["small"], concurrency=64, requests=n_mem, warmup=0)
+    mem["after"] = rss_mb(p.pid)
+    mem["n"] = n_mem
+    stop(p)
+    cold = []
+    for _ in range(3):
+        port = free_port()
+        t0 = time.perf_counter()
+        p = spawn(1, [PY, "-c", "import sys, aoa; sys.exit(aoa.main([]))"], aoa_env("openai", upstream, port), "aoa-cold")
+        wait_ready(p, port, 30)
+        cold.append(time.perf_counter() - t0)
+        stop(p)
+    cold_s = sum(cold) / len(cold)
+
+    # All contenders stay up (idle ones cost nothing) and take turns, round by round, so that
+    # noise from other work on the machine hits them alike; each metric is the median of rounds.
+    roots = {"direct": base}
+    fp, fport = start_forwarder(upstream)
+    roots["aiohttp fwd"] = f"http://127.0.0.1:{fport}"
+    ap, aport, _ = start_aoa("openai", upstream)
+    roots["aoa openai"] = f"http://127.0.0.1:{aport}"
+    if have_gemini:
+        gp, gport, _ = start_aoa("gemini", upstream)
+        roots["aoa gemini"] = f"http://127.0.0.1:{gport}"
+    lp, lport, why = start_litellm(upstream)
+    if lp is None:
+        NOTES.append(f"LiteLLM: {why}")
+        res.pop("LiteLLM")
+        cols.remove("LiteLLM")
+    else:
+        roots["LiteLLM"] = f"http://127.0.0.1:{lport}"
+    plan = [
+        ("c1", "small", {"concurrency": 1, "duration": 1.0}, False),
+        ("c64", "small", {"concurrency": 64, "duration": 1.5}, False),
+        ("ttfc", "gap", {"concurrency": 1, "duration": 1.0}, True),
+        ("stream", "stream", {"concurrency": 1, "duration": 1.0}, True),
+        ("vision", "vision", {"concurrency": 1, "requests": vision_n, "warmup": 0.2}, False),
+    ]
+    runs: dict[str, dict[str, list[dict]]] = {c: {} for c in cols}
+    for rnd in range(ROUNDS):
+        log(f"round {rnd + 1}/{ROUNDS}")
+        for scen, body, kw, stream in plan:
+            for col in list(cols):
+                if col == "LiteLLM" and scen not in ("c1", "c64"):
+                    continue
+                try:
+                    r = load(roots[col] + chat_path, b[body], stream=stream, **kw)
+                except RuntimeError as exc:
+                    NOTES.append(f"{col}: {scen} failed ({exc})")
+                    continue
+                runs[col].setdefault(scen, []).append(r)
+    for col in cols:
+        for scen, rs in runs[col].items():
+            res[col][scen] = {k: median([r[k] for r in rs if r[k] is not None]) for k in rs[0]}
+            res[col][scen]["errors"] = sum(r["errors"] for r in rs)
+    for proc in (fp, ap, *( [gp] if have_gemini else []), *([lp] if lp else [])):
+        stop(proc)
+    stop(fake)
+
+    # --- table ------------------------------------------------------------------------------
+    d = res["direct"]
+
+    def added(col: str, scen: str, key: str) -> float | None:
+        if scen not in res[col] or res[col][scen][key] is None:
+            return None
+        return res[col][scen][key] - d[scen][key]
+
+    def get(col: str, scen: str, key: str) -> float | None:
+        return res[col].get(scen, {}).get(key)
+
+    aoa = res["aoa openai"]
+    fwd_rps = res["aiohttp fwd"]["c64"]["rps"]
+    lite_rps = res.get("LiteLLM", {}).get("c64", {}).get("rps")
+    rows: list[tuple[str, dict[str, str], str, str]] = []
+
+    def row(label: str, fn, target: str = "", verdict: str = "", digits: int = 2) -> None:
+        rows.append((label, {c: fmt(fn(c), digits) for c in cols}, target, verdict))
+
+    def ok(cond: bool | None) -> str:
+        return "–" if cond is None else ("✅ pass" if cond else "❌ miss")
+
+    a1 = added("aoa openai", "c1", "p50_ms")
+    row("1. c=1 p50 latency (ms)", lambda c: get(c, "c1", "p50_ms"), digits=3)
+    row("1. c=1 added p50 vs direct (ms)", lambda c: added(c, "c1", "p50_ms"), "≤ 0.5", ok(a1 <= 0.5), digits=3)
+    row("1. c=1 added p99 vs direct (ms)", lambda c: added(c, "c1", "p99_ms"), digits=3)
+    row("1. X-AOA-Overhead-Ms mean vs added mean (ms)",
+        lambda c: get(c, "c1", "overhead_mean_ms") if c.startswith("aoa") else None, digits=3)
+    row("   added mean latency vs direct (ms)", lambda c: added(c, "c1", "mean_ms"), digits=3)
+    row("2. c=64 throughput (req/s)", lambda c: get(c, "c64", "rps"), digits=0)
+    row("2. c=64 p99 (ms)", lambda c: get(c, "c64", "p99_ms"))
+    r_fwd = aoa["c64"]["rps"] / fwd_rps
+    row("2. throughput ÷ aiohttp fwd", lambda c: get(c, "c64", "rps") / fwd_rps if get(c, "c64", "rps") else None,
+        "≥ 0.70", ok(r_fwd >= 0.7))
+    r_lite = aoa["c64"]["rps"] / lite_rps if lite_rps else None
+    row("2. throughput ÷ LiteLLM", lambda c: get(c, "c64", "rps") / lite_rps if lite_rps and get(c, "c64", "rps") else None,
+        "≥ 10", ok(None if r_lite is None else r_lite >= 10), digits=1)
+    ttfc = added("aoa openai", "ttfc", "ttfc_p50_ms")
+    row("3. stream 500 chunks: TTFC p50 (ms)", lambda c: get(c, "ttfc", "ttfc_p50_ms"), digits=3)
+    row("3. added TTFC vs direct (ms)", lambda c: added(c, "ttfc", "ttfc_p50_ms"), "≤ 1", ok(ttfc <= 1), digits=3)
+    cps = aoa["stream"]["chunks_per_s"]
+    row("3. chunks/s relayed (c=1)", lambda c: get(c, "stream", "chunks_per_s"), "≥ 20,000", ok(cps >= 20000), digits=0)
+    row("4. 1 MB vision request p50 (ms)", lambda c: get(c, "vision", "p50_ms"))
+    row("4. added p50 vs direct (ms)", lambda c: added(c, "vision", "p50_ms"))
+    errs = {c: sum(v.get("errors") or 0 for v in res[c].values()) for c in cols}
+    row("errors (all scenarios)", lambda c: float(errs[c]), digits=0)
+
+    growth = (mem["after"] - mem["warm"]) / mem["warm"] * 100
+    only = {c: "" for c in cols}
+    extra: list[tuple[str, str, str, str]] = [
+        ("5. aoa openai RSS idle (MB)", fmt(mem["idle"], 1), "≤ 50", ok(mem["idle"] <= 50)),
+        (f"5. RSS after 1,000 warm-up → after {mem['n']:,} more requests (MB)", f"{mem['warm']:.1f} → {mem['after']:.1f}", "", ""),
+        ("5. RSS growth after warm-up (%)", fmt(growth, 1), "≤ 10", ok(growth <= 10)),
+        ("6. cold start to first /healthz 200 (s, mean of 3)", fmt(cold_s, 3), "≤ 0.5", ok(cold_s <= 0.5)),
+    ]
+    size, size_note = zipapp_size()
+    extra.append(("6. zipapp dist/aoa.pyz (MB)", fmt(size, 1) if size else size_note, "≤ 10", ok(None if size is None else size <= 10)))
+
+    head = ["scenario / metric", *cols, "target (aoa openai)", "result"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join(["---"] + ["---:"] * len(cols) + ["---", "---"]) + "|")
+    for label, vals, target, verdict in rows:
+        print("| " + " | ".join([label, *(vals[c] for c in cols), target, verdict]) + " |")
+    for label, value, target, verdict in extra:
+        vals = {**only, "aoa openai": value}
+        print("| " + " | ".join([label, *(vals[c] for c in cols), target, verdict]) + " |")
+    print()
+    print(f"Scale {SCALE:g}; {'proxy pinned to CPU 1, fake upstream and load generator to CPU 0' if TASKSET else 'no CPU pinning'}; "
+          f"python {sys.version.split()[0]}. Added = contender − direct (load generator straight to the fake upstream).")
+    for note in NOTES:
+        print(f"- {note}")
+    return 0
+
+
+def zipapp_size() -> tuple[float | None, str]:
+    pyz = ROOT / "dist" / "aoa.pyz"
+    if not pyz.exists() and os.environ.get("BENCH_ZIPAPP", "1") != "0":
+        log("building dist/aoa.pyz with `make zipapp` (BENCH_ZIPAPP=0 skips)")
+        try:
+            subprocess.run(["make", "-C", str(ROOT), "zipapp"], capture_output=True, timeout=300, check=True)
+        except (subprocess.SubprocessError, OSError) as exc:
+            return None, f"skipped: make zipapp failed ({type(exc).__name__})"
+    if not pyz.exists():
+        return None, "skipped: no dist/aoa.pyz"
+    return pyz.stat().st_size / 1e6, ""
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    finally:
+        for proc in PROCS:
+            stop(proc)
+        shutil.rmtree(TMP, ignore_errors=True)
