@@ -120,9 +120,13 @@ def aoa_env(kind: str, upstream: int, port: int) -> dict[str, str]:
     return env
 
 
-def start_aoa(kind: str, upstream: int) -> tuple[subprocess.Popen, int, float]:
+def start_aoa(kind: str, upstream: int, baseline: str = "") -> tuple[subprocess.Popen, int, float]:
+    """`baseline`: a directory holding another aoa.py, imported first (before/after comparisons)."""
     port = free_port()
-    p = spawn(1, [PY, "-c", "import sys, aoa; sys.exit(aoa.main([]))"], aoa_env(kind, upstream, port), f"aoa-{kind}")
+    env = aoa_env(kind, upstream, port)
+    if baseline:
+        env["PYTHONPATH"] = os.pathsep.join([baseline, str(ROOT)])
+    p = spawn(1, [PY, "-c", "import sys, aoa; sys.exit(aoa.main([]))"], env, f"aoa-{kind}{'-baseline' if baseline else ''}")
     return p, port, wait_ready(p, port, 30)
 
 
@@ -213,7 +217,9 @@ def main() -> int:
         NOTES.append("aoa gemini: skipped (no gemini provider registered)")
 
     base = f"http://127.0.0.1:{upstream}"
-    cols = ["direct", "aiohttp fwd", "aoa openai"] + (["aoa gemini"] if have_gemini else []) + ["LiteLLM"]
+    baseline = os.environ.get("BENCH_AOA_BASELINE", "")
+    cols = (["direct", "aiohttp fwd", "aoa openai"] + (["aoa baseline"] if baseline else [])
+            + (["aoa gemini"] if have_gemini else []) + ["LiteLLM"])
     res: dict[str, dict[str, dict]] = {c: {} for c in cols}
     chat_path = "/v1/chat/completions"
     vision_n = max(10, int(20 * SCALE))
@@ -249,6 +255,11 @@ def main() -> int:
     roots["aiohttp fwd"] = f"http://127.0.0.1:{fport}"
     ap, aport, _ = start_aoa("openai", upstream)
     roots["aoa openai"] = f"http://127.0.0.1:{aport}"
+    bp = None
+    if baseline:
+        bp, bport, _ = start_aoa("openai", upstream, baseline)
+        roots["aoa baseline"] = f"http://127.0.0.1:{bport}"
+        NOTES.append(f"aoa baseline: AOA_TYPE=openai with the aoa.py in {baseline}")
     if have_gemini:
         gp, gport, _ = start_aoa("gemini", upstream)
         roots["aoa gemini"] = f"http://127.0.0.1:{gport}"
@@ -283,7 +294,7 @@ def main() -> int:
         for scen, rs in runs[col].items():
             res[col][scen] = {k: median([r[k] for r in rs if r[k] is not None]) for k in rs[0]}
             res[col][scen]["errors"] = sum(r["errors"] for r in rs)
-    for proc in (fp, ap, *( [gp] if have_gemini else []), *([lp] if lp else [])):
+    for proc in (fp, ap, *([bp] if bp else []), *([gp] if have_gemini else []), *([lp] if lp else [])):
         stop(proc)
     stop(fake)
 
