@@ -377,7 +377,7 @@ def zipapp_size() -> tuple[float | None, str]:
     if not pyz.exists() and os.environ.get("BENCH_ZIPAPP", "1") != "0":
         log("building dist/aoa.pyz with `make zipapp` (BENCH_ZIPAPP=0 skips)")
         try:
-            subprocess.run(["make", "-C", str(ROOT), "zipapp"], capture_output=True, timeout=300, check=True)
+            subprocess.run(["make", "-C", str(ROOT), "zipapp"], capture_output=True, timeout=150, check=True)
         except (subprocess.SubprocessError, OSError) as exc:
             return None, f"skipped: make zipapp failed ({type(exc).__name__})"
     if not pyz.exists():
