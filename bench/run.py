@@ -24,7 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PY = sys.executable
-SCALE = float(os.environ.get("BENCH_SCALE", "1") or 1)
+SCALE = float(os.environ.get("BENCH_SCALE", "0.2" if os.environ.get("BENCH_QUICK", "") not in ("", "0") else "1") or 1)
 TASKSET = shutil.which("taskset") if (os.cpu_count() or 1) >= 2 else None
 LITELLM = Path(os.environ.get("BENCH_LITELLM", HERE / ".venv-litellm" / "bin" / "litellm"))
 TMP = Path(tempfile.mkdtemp(prefix="aoa-bench-"))
@@ -120,13 +120,20 @@ def aoa_env(kind: str, upstream: int, port: int) -> dict[str, str]:
     return env
 
 
-def start_aoa(kind: str, upstream: int, baseline: str = "") -> tuple[subprocess.Popen, int, float]:
+# aoa.main picks uvloop up whenever it is importable; a None entry in sys.modules makes the import
+# fail, so one interpreter measures both event loops.
+NO_UVLOOP = "import sys; sys.modules['uvloop'] = None; "
+HAVE_UVLOOP = subprocess.run([PY, "-c", "import uvloop"], capture_output=True).returncode == 0
+
+
+def start_aoa(kind: str, upstream: int, baseline: str = "", uvloop: bool = False) -> tuple[subprocess.Popen, int, float]:
     """`baseline`: a directory holding another aoa.py, imported first (before/after comparisons)."""
     port = free_port()
     env = aoa_env(kind, upstream, port)
     if baseline:
         env["PYTHONPATH"] = os.pathsep.join([baseline, str(ROOT)])
-    p = spawn(1, [PY, "-c", "import sys, aoa; sys.exit(aoa.main([]))"], env, f"aoa-{kind}{'-baseline' if baseline else ''}")
+    code = ("" if uvloop else NO_UVLOOP) + "import sys, aoa; sys.exit(aoa.main([]))"
+    p = spawn(1, [PY, "-c", code], env, f"aoa-{kind}{'-baseline' if baseline else ''}{'-uvloop' if uvloop else ''}")
     return p, port, wait_ready(p, port, 30)
 
 
@@ -218,7 +225,10 @@ def main() -> int:
 
     base = f"http://127.0.0.1:{upstream}"
     baseline = os.environ.get("BENCH_AOA_BASELINE", "")
-    cols = (["direct", "aiohttp fwd", "aoa openai"] + (["aoa baseline"] if baseline else [])
+    if not HAVE_UVLOOP:
+        NOTES.append("aoa openai uvloop: skipped (uvloop not importable)")
+    cols = (["direct", "aiohttp fwd", "aoa openai"] + (["aoa openai uvloop"] if HAVE_UVLOOP else [])
+            + (["aoa baseline"] if baseline else [])
             + (["aoa gemini"] if have_gemini else []) + ["LiteLLM"])
     res: dict[str, dict[str, dict]] = {c: {} for c in cols}
     chat_path = "/v1/chat/completions"
@@ -232,7 +242,7 @@ def main() -> int:
     url = f"http://127.0.0.1:{port}{chat_path}"
     load(url, b["small"], concurrency=64, requests=1000, warmup=0)
     mem["warm"] = rss_mb(p.pid)
-    n_mem = int(20000 * SCALE)
+    n_mem = int(100_000 * SCALE)
     log(f"memory: {n_mem} requests")
     load(url, b["small"], concurrency=64, requests=n_mem, warmup=0)
     mem["after"] = rss_mb(p.pid)
@@ -242,7 +252,7 @@ def main() -> int:
     for _ in range(3):
         port = free_port()
         t0 = time.perf_counter()
-        p = spawn(1, [PY, "-c", "import sys, aoa; sys.exit(aoa.main([]))"], aoa_env("openai", upstream, port), "aoa-cold")
+        p = spawn(1, [PY, "-c", NO_UVLOOP + "import sys, aoa; sys.exit(aoa.main([]))"], aoa_env("openai", upstream, port), "aoa-cold")
         wait_ready(p, port, 30)
         cold.append(time.perf_counter() - t0)
         stop(p)
@@ -255,6 +265,10 @@ def main() -> int:
     roots["aiohttp fwd"] = f"http://127.0.0.1:{fport}"
     ap, aport, _ = start_aoa("openai", upstream)
     roots["aoa openai"] = f"http://127.0.0.1:{aport}"
+    up = None
+    if HAVE_UVLOOP:
+        up, uport, _ = start_aoa("openai", upstream, uvloop=True)
+        roots["aoa openai uvloop"] = f"http://127.0.0.1:{uport}"
     bp = None
     if baseline:
         bp, bport, _ = start_aoa("openai", upstream, baseline)
@@ -294,7 +308,7 @@ def main() -> int:
         for scen, rs in runs[col].items():
             res[col][scen] = {k: median([r[k] for r in rs if r[k] is not None]) for k in rs[0]}
             res[col][scen]["errors"] = sum(r["errors"] for r in rs)
-    for proc in (fp, ap, *([bp] if bp else []), *([gp] if have_gemini else []), *([lp] if lp else [])):
+    for proc in (fp, ap, *([up] if up else []), *([bp] if bp else []), *([gp] if have_gemini else []), *([lp] if lp else [])):
         stop(proc)
     stop(fake)
 
