@@ -1,5 +1,5 @@
-"""Profiles aoa (AOA_TYPE=openai) under scenario 2 (concurrency 64) with pyinstrument and
-prints the text report. Usage: python bench/profile_aoa.py [seconds]"""
+"""Profiles aoa under scenario 2 (concurrency 64) with pyinstrument and prints the text report.
+Usage: python bench/profile_aoa.py [seconds] [openai|gemini]"""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import run
 
 def main() -> int:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
+    kind = sys.argv[2] if len(sys.argv) > 2 else "openai"
     b = run.bodies()
     upstream = run.free_port()
     fake = run.spawn(0, [run.PY, str(run.HERE / "fake_upstream.py"), str(upstream)], name="fake")
@@ -21,7 +22,7 @@ def main() -> int:
     report = run.TMP / "profile.txt"
     argv = [run.PY, "-m", "pyinstrument", "--renderer", "text", "--outfile", str(report),
             "-c", "import sys, aoa; sys.exit(aoa.main([]))"]
-    aoa = run.spawn(1, argv, run.aoa_env("openai", upstream, port), "aoa-profile")
+    aoa = run.spawn(1, argv, run.aoa_env(kind, upstream, port), "aoa-profile")
     run.wait_ready(aoa, port, 30)
     stats = run.load(f"http://127.0.0.1:{port}/v1/chat/completions", b["small"], concurrency=64, duration=seconds)
     aoa.send_signal(signal.SIGINT)
