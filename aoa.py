@@ -81,6 +81,7 @@ class Config(msgspec.Struct, kw_only=True):
     fetch_private: bool
     fetch_max_bytes: int
     fetch_timeout: float
+    uvloop: bool = False
     settings: Any  # the provider's Settings
     fallback: bool = False  # True when no upstream was configured and the mock answers
 
@@ -121,6 +122,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         fetch_private=core.parse_bool(env, "AOA_FETCH_PRIVATE", False),
         fetch_max_bytes=core.parse_int(env, "AOA_FETCH_MAX_BYTES", DEFAULTS["AOA_FETCH_MAX_BYTES"], low=1),
         fetch_timeout=core.parse_float(env, "AOA_FETCH_TIMEOUT", DEFAULTS["AOA_FETCH_TIMEOUT"], low=0.001),
+        uvloop=core.parse_bool(env, "AOA_UVLOOP", False),
         settings=providers.load(kind).load_settings(env),
         fallback=fallback,
     )
@@ -1060,13 +1062,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     setup_logging(config)
     banner(config)
-    try:
-        import uvloop  # optional extra
-
-        loop_factory = uvloop.new_event_loop
-    except ImportError:
-        loop_factory = None
-    runner_loop = loop_factory() if loop_factory else asyncio.new_event_loop()
+    # Opt-in only: measured side by side (bench/README.md) uvloop lowered throughput under load.
+    if config.uvloop:
+        try:
+            import uvloop
+        except ImportError:
+            print("aoa: AOA_UVLOOP=true but uvloop is not installed (pip install 'aoa[uvloop]')", file=sys.stderr)
+            return 2
+        runner_loop = uvloop.new_event_loop()
+    else:
+        runner_loop = asyncio.new_event_loop()
     asyncio.set_event_loop(runner_loop)
     web.run_app(
         make_app(config),

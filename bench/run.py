@@ -120,9 +120,7 @@ def aoa_env(kind: str, upstream: int, port: int) -> dict[str, str]:
     return env
 
 
-# aoa.main picks uvloop up whenever it is importable; a None entry in sys.modules makes the import
-# fail, so one interpreter measures both event loops.
-NO_UVLOOP = "import sys; sys.modules['uvloop'] = None; "
+# aoa runs on uvloop only with AOA_UVLOOP=true, so one interpreter measures both event loops.
 HAVE_UVLOOP = subprocess.run([PY, "-c", "import uvloop"], capture_output=True).returncode == 0
 
 
@@ -132,7 +130,8 @@ def start_aoa(kind: str, upstream: int, baseline: str = "", uvloop: bool = False
     env = aoa_env(kind, upstream, port)
     if baseline:
         env["PYTHONPATH"] = os.pathsep.join([baseline, str(ROOT)])
-    code = ("" if uvloop else NO_UVLOOP) + "import sys, aoa; sys.exit(aoa.main([]))"
+    env["AOA_UVLOOP"] = "true" if uvloop else "false"
+    code = "import sys, aoa; sys.exit(aoa.main([]))"
     p = spawn(1, [PY, "-c", code], env, f"aoa-{kind}{'-baseline' if baseline else ''}{'-uvloop' if uvloop else ''}")
     return p, port, wait_ready(p, port, 30)
 
@@ -252,7 +251,7 @@ def main() -> int:
     for _ in range(3):
         port = free_port()
         t0 = time.perf_counter()
-        p = spawn(1, [PY, "-c", NO_UVLOOP + "import sys, aoa; sys.exit(aoa.main([]))"], aoa_env("openai", upstream, port), "aoa-cold")
+        p = spawn(1, [PY, "-c", "import sys, aoa; sys.exit(aoa.main([]))"], aoa_env("openai", upstream, port), "aoa-cold")
         wait_ready(p, port, 30)
         cold.append(time.perf_counter() - t0)
         stop(p)
