@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import hmac
 import ipaddress
 import itertools
@@ -800,8 +801,6 @@ async def _model_ids(request: web.Request) -> list[str]:
 
 
 def secrets_hash(key: str) -> str:
-    import hashlib
-
     return hashlib.sha256(key.encode()).hexdigest()
 
 

@@ -546,8 +546,12 @@ _extras_decoder = msgspec.json.Decoder(Extras)
 
 
 def extras(call: Call) -> Extras:
+    # Only the two top-level values are decoded: the body (images included) was split once already.
+    picked = {name: call.fields[name] for name in Extras.__struct_fields__ if name in call.fields}
+    if not picked:
+        return Extras()
     try:
-        return _extras_decoder.decode(call.body)
+        return _extras_decoder.decode(msgspec.json.encode(picked))
     except msgspec.ValidationError as exc:
         path = str(exc).rpartition("at `$.")[2].rstrip("`") or "body"
         raise Error(400, f"`{path}` must be a whole number.", param=path, code="invalid_type") from None

@@ -16,7 +16,7 @@ import sys
 from typing import Any, Literal
 
 import msgspec
-from msgspec import UNSET, Raw, Struct, UnsetType
+from msgspec import UNSET, Struct, UnsetType
 
 from .core import Error
 
@@ -665,10 +665,3 @@ class Assembler:
         if self.fingerprint:
             out.system_fingerprint = self.fingerprint
         return out
-
-
-def raw_str(raw: Raw | None) -> str | None:
-    """Decode a top-level Raw field that must be a string (or absent/null)."""
-    if raw is None:
-        return None
-    return msgspec.json.decode(raw, type=str | None)
