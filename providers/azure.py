@@ -19,12 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 import msgspec
 
 from . import passthrough
-from .core import Call, Common, ConfigError, Error, Outbound, load_common, parse_bool
+from .core import Call, Common, ConfigError, Error, Outbound, load_common, model_segment, parse_bool
 
 PREFIX = "AZURE"
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -67,7 +66,7 @@ def _post(s: Settings, call: Call, op: str) -> Outbound:
         url = f"{s.common.endpoint}/openai/v1/{op}"
         body = passthrough.with_model(call, call.model)
     else:
-        deployment = quote(call.model, safe="")
+        deployment = model_segment(call.model)  # `..` survives quoting and yarl resolves it
         url = f"{s.common.endpoint}/openai/deployments/{deployment}/{op}?api-version={s.api_ver}"
         body = call.body  # the deployment is in the URL; Azure ignores `model` here
     return Outbound(url=url, headers=headers(call.key), body=body, stream=call.stream)

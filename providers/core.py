@@ -7,6 +7,7 @@ the IO layer to send, encoded OpenAI bodies, or an `Error`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -21,7 +22,9 @@ __all__ = [
     "NeedMedia",
     "Outbound",
     "ERROR_TYPE",
+    "http_status",
     "load_common",
+    "model_segment",
     "parse_alias",
     "parse_bool",
     "parse_float",
@@ -55,6 +58,17 @@ def error_type(status: int) -> str:
     return ERROR_TYPE.get(status) or ("invalid_request_error" if status < 500 else "api_error")
 
 
+def http_status(status: object) -> int:
+    """A status a vendor put in a body (or on its status line) → an HTTP error status aoa may send.
+
+    Vendors pick numbers (Gemini's `{"error":{"code":99999}}`, DashScope's codes); only 400–599
+    reach the client, anything else is the upstream's fault: 502.
+    """
+    if isinstance(status, int) and not isinstance(status, bool) and 400 <= status <= 599:
+        return status
+    return 502
+
+
 class Error(Exception):
     """Anything that ends a request: the IO layer turns it into an OpenAI error envelope."""
 
@@ -69,11 +83,11 @@ class Error(Exception):
         retry_after: str | None = None,
     ) -> None:
         super().__init__(message)
-        self.status = status
+        self.status = http_status(status)
         self.message = message
         self.param = param
         self.code = code
-        self.type = type or error_type(status)
+        self.type = type or error_type(self.status)
         self.retry_after = retry_after
 
     def __repr__(self) -> str:
@@ -130,6 +144,25 @@ class Call(msgspec.Struct, kw_only=True):
     fields: dict[str, msgspec.Raw] = {}
     # Filled by the IO layer after a provider raised NeedMedia: url → Media.
     media: dict[str, Media] = {}
+
+
+# A model name that ends up in a URL path: one segment of the characters vendors use in model and
+# deployment names. Anything else (`../x`, `a?b=c`, `a#b`, `files/x`, control characters) would
+# let a client steer the server key to another endpoint.
+_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+-]{0,254}")
+
+
+def model_segment(model: str, *, param: str = "model") -> str:
+    """`model` when it is safe as one URL path segment; otherwise a 400 naming `param`."""
+    if _SEGMENT.fullmatch(model) and ".." not in model:
+        return model
+    shown = model[:80].encode("unicode_escape").decode("ascii")
+    raise Error(
+        400,
+        f"Invalid model name {shown!r}: use letters, digits and . _ - : @ + only.",
+        param=param,
+        code="invalid_model",
+    )
 
 
 # --- configuration helpers (pure: they read the mapping they are given) -----------------

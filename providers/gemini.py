@@ -42,7 +42,7 @@ import msgspec
 from msgspec import Struct
 
 from . import oai
-from .core import Call, Common, ConfigError, Error, Media, NeedMedia, Outbound, load_common
+from .core import Call, Common, ConfigError, Error, Media, NeedMedia, Outbound, load_common, model_segment
 
 PREFIX = "GEMINI"
 DEFAULT_ENDPOINT = "https://generativelanguage.googleapis.com"
@@ -95,8 +95,15 @@ def headers(key: str) -> dict[str, str]:
 
 
 def model_path(model: str) -> str:
-    """`gemini-2.5-flash` → `models/gemini-2.5-flash`; full resource names are kept."""
-    return model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
+    """`gemini-2.5-flash` → `models/gemini-2.5-flash`; `models/x` and `tunedModels/x` are kept.
+
+    The name lands in the URL path next to the server key, so it must be one safe segment after
+    its collection: `../x`, `cachedContents/…`, `x?alt=…` are refused (400 naming `model`).
+    """
+    for collection in ("models/", "tunedModels/"):
+        if model.startswith(collection):
+            return collection + model_segment(model[len(collection):])
+    return f"models/{model_segment(model)}"
 
 
 def _base(s: Settings) -> str:
