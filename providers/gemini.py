@@ -464,7 +464,8 @@ def to_contents(call: Call, messages: list[oai.Message]) -> tuple[list[Content],
         if not parts:
             return
         if contents and contents[-1].role == role:
-            contents[-1].parts = [*(contents[-1].parts or []), *parts]
+            # In place: rebuilding the list per message made 100k same-role turns quadratic.
+            contents[-1].parts.extend(parts)  # type: ignore[union-attr]  # set below, never None
         else:
             contents.append(Content(role=role, parts=parts))
 
