@@ -29,6 +29,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
 import providers
+from gateway import body as inbound
 from gateway.config import Config, config_secrets, describe, load_config
 from gateway.fetch import fetch_media, open_fetcher
 from gateway.logs import Trace, access, setup_logging
@@ -93,8 +94,12 @@ def _field(fields: dict[str, msgspec.Raw], name: str, decoder: msgspec.json.Deco
 def _bearer(request: web.Request) -> str:
     value = request.headers.get("Authorization", "")
     if value[:7].lower() == "bearer ":
-        return value[7:].strip()
-    return request.headers.get("api-key", "").strip()
+        key = value[7:].strip()
+    else:
+        key = request.headers.get("api-key", "").strip()
+    # Header bytes that are not printable ASCII cannot be a key (nor be encoded, compared or sent
+    # on): treated as no key at all, so the answer is a 401, not a UnicodeEncodeError.
+    return key if key.isascii() and key.isprintable() else ""
 
 
 async def _read_body(request: web.Request) -> bytes:
@@ -116,12 +121,7 @@ async def _read_body(request: web.Request) -> bytes:
 async def _call(request: web.Request, id_kind: str, *, required: tuple[str, ...] = ()) -> core.Call:
     st = request.app[STATE]
     body = await _read_body(request)
-    try:
-        fields = _fields_decoder.decode(body)
-    except msgspec.ValidationError:
-        raise core.Error(400, "Request body must be a JSON object.", code="invalid_json") from None
-    except msgspec.DecodeError as exc:
-        raise core.Error(400, f"Request body is not valid JSON: {exc}", code="invalid_json") from None
+    fields = await inbound.offload(len(body), inbound.parse, body)
     for name in required:
         if name not in fields:
             raise core.Error(400, f"Missing required parameter: `{name}`.", param=name, code="missing_required_parameter")
@@ -206,7 +206,7 @@ async def _check(request: web.Request, resp: aiohttp.ClientResponse) -> None:
     if resp.status < 400:
         return
     body = await _read(request, resp)
-    err = request.app[STATE].provider.error(resp.status, body)
+    err = inbound.upstream_side(request.app[STATE].provider.error, resp.status, body)
     retry = resp.headers.get("Retry-After")
     if retry and err.status in (429, 503) and not err.retry_after:
         err.retry_after = retry
@@ -307,6 +307,8 @@ def _feed(state: Any, events: list[tuple[str, bytes]], out: list[bytes]) -> core
             out += state.feed(event, data)
     except core.Error as err:
         return err
+    except RecursionError:
+        return core.Error(502, "The upstream sent an event nested too deeply.", code="upstream_invalid_json")
     return None
 
 
@@ -341,12 +343,12 @@ async def _assemble(
 
 async def _with_media(request: web.Request, build: Callable[[], core.Outbound], call: core.Call) -> core.Outbound:
     try:
-        return build()
+        return await inbound.offload(len(call.body), build)
     except core.NeedMedia as need:
         st = request.app[STATE]
         assert st.fetcher is not None
         call.media = await fetch_media(st.fetcher, st.config, need.urls)
-        return build()
+        return await inbound.offload(len(call.body), build)
 
 
 async def _exchange(
@@ -365,7 +367,7 @@ async def _exchange(
         if out.stream and resp.content_type == "application/json":
             # Some OpenAI-compatible servers ignore `stream` and answer with one JSON body;
             # relaying that as an empty stream would look like a silent empty answer.
-            err = st.provider.error(502, await _read(request, resp))
+            err = inbound.upstream_side(st.provider.error, 502, await _read(request, resp))
             err.message = f"The upstream answered a streaming request without streaming: {err.message}"
             raise err
         if call.stream:
@@ -378,7 +380,8 @@ async def _exchange(
             full = msgspec.structs.replace(call, stream=True, include_usage=True)
             body = await _assemble(request, resp, stream_state(st.settings, full))
         else:
-            body = result(st.settings, call, await _read(request, resp))
+            raw = await _read(request, resp)
+            body = await inbound.offload(len(raw), inbound.upstream_side, result, st.settings, call, raw)
         if convert:
             body = convert(body, False)
         return web.Response(body=body, content_type="application/json")
@@ -413,8 +416,7 @@ async def completions(request: web.Request) -> web.StreamResponse:
             request, call, lambda: p.completions(st.settings, call), p.completions_result, p.CompletionStream
         )
     # Chat-only upstreams: the prompt becomes one user turn, the answer a text_completion.
-    chat_req = oai.completion_to_chat(oai.decode_completion(call.body))
-    body = oai.encode(chat_req)
+    body = oai.encode(oai.completion_to_chat(oai.decode_completion(call.body)))
     call = msgspec.structs.replace(call, body=body, fields=_fields_decoder.decode(body))
     convert = oai.chat_to_completion
     if st.local:
@@ -458,8 +460,9 @@ async def embeddings(request: web.Request) -> web.StreamResponse:
             async with limit:
                 return await _fetch_json(request, out)
 
-        bodies = await asyncio.gather(*(one(o) for o in outs))
-        body = p.embeddings_result(st.settings, call, list(bodies))
+        bodies = list(await asyncio.gather(*(one(o) for o in outs)))
+        size = sum(len(b) for b in bodies)
+        body = await inbound.offload(size, inbound.upstream_side, p.embeddings_result, st.settings, call, bodies)
     return web.Response(body=body, content_type="application/json")
 
 
@@ -480,7 +483,7 @@ async def _model_ids(request: web.Request) -> list[str]:
         out = st.provider.models(st.settings, call, page)
         if out is None:
             break
-        ids, page = st.provider.models_result(st.settings, await _fetch_json(request, out))
+        ids, page = inbound.upstream_side(st.provider.models_result, st.settings, await _fetch_json(request, out))
         upstream += ids
         if not page:
             break
@@ -552,6 +555,10 @@ async def middleware(request: web.Request, handler: Callable[[web.Request], Awai
         resp = error_response(err, st.redact, _bearer(request))
     except web.HTTPException as exc:
         resp = error_response(_http_error(exc), st.redact)
+    except RecursionError:
+        # Only decoding or encoding client JSON recurses without bound in aoa (upstream answers
+        # are caught as 502s where they are read): nesting deeper than the interpreter follows.
+        resp = error_response(core.Error(400, inbound.TOO_DEEP, code="invalid_json"), st.redact)
     except asyncio.CancelledError:
         access(request.method, request.path, 499, request[TRACE])
         raise
