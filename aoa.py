@@ -33,7 +33,7 @@ from gateway import body as inbound
 from gateway.config import Config, config_secrets, describe, load_config
 from gateway.fetch import fetch_media, open_fetcher
 from gateway.logs import Trace, access, setup_logging
-from gateway.redact import Redactor
+from gateway.redact import Redactor, printable
 from gateway.sse import DONE, SSE_HEADERS, SSEDecoder
 from gateway.upstream import TRANSPORT_ERRORS, open_session, timeout, transport_error
 from providers import core, oai
@@ -152,9 +152,13 @@ async def _call(request: web.Request, id_kind: str, *, required: tuple[str, ...]
 # --- errors -------------------------------------------------------------------------------
 
 
+# Error messages carry vendor text; they are redacted whole, then shortened.
+MESSAGE_CHARS = 2000
+
+
 def error_body(err: core.Error, redact: Redactor, key: str = "") -> bytes:
     body = oai.ErrorBody(
-        message=redact(err.message, key),
+        message=redact.shorten(err.message, MESSAGE_CHARS, key),
         type=err.type,
         param=err.param,
         code=err.code,
@@ -260,7 +264,7 @@ class Downstream:
         """After the first chunk an error can only be an event; the stream then ends."""
         st = self.request.app[STATE]
         # The log filter knows the configured secrets, not this client's own bearer token.
-        log.warning("stream ended by error %d: %s", err.status, st.redact(err.message, key))
+        log.warning("stream ended by error %d: %s", err.status, printable(st.redact.shorten(err.message, MESSAGE_CHARS, key)))
         assert self.response is not None
         self.request[TRACE].stream_error = err.status
         try:
@@ -563,7 +567,7 @@ async def middleware(request: web.Request, handler: Callable[[web.Request], Awai
         access(request.method, request.path, 499, request[TRACE])
         raise
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", printable(request.method), printable(request.path))
         resp = error_response(core.Error(500, "Internal error in aoa; see its log.", code="internal_error"), st.redact)
     access(request.method, request.path, resp.status, request[TRACE])
     return resp
