@@ -31,7 +31,7 @@ from aiohttp.web_protocol import RequestPayloadError
 import providers
 from gateway import body as inbound
 from gateway.config import Config, config_secrets, describe, load_config
-from gateway.fetch import fetch_media, open_fetcher
+from gateway.fetch import Fetcher, open_fetcher
 from gateway.logs import Trace, access, setup_logging
 from gateway.redact import Redactor, printable
 from gateway.sse import DONE, SSE_HEADERS, SSEDecoder
@@ -60,7 +60,7 @@ class State:
         self.redact = Redactor(config_secrets(config))
         self.access_keys = [k.encode() for k in config.api_keys]
         self.session: aiohttp.ClientSession | None = None
-        self.fetcher: aiohttp.ClientSession | None = None
+        self.fetcher: Fetcher | None = None
         self.models_cache: dict[str, tuple[float, list[str]]] = {}
         self.id_prefix = secrets.token_hex(6)
         self.ids = itertools.count(1)
@@ -351,7 +351,7 @@ async def _with_media(request: web.Request, build: Callable[[], core.Outbound], 
     except core.NeedMedia as need:
         st = request.app[STATE]
         assert st.fetcher is not None
-        call.media = await fetch_media(st.fetcher, st.config, need.urls)
+        call.media = await st.fetcher.fetch(need.urls)
         return await inbound.offload(len(call.body), build)
 
 
