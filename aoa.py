@@ -35,7 +35,7 @@ from gateway.fetch import Fetcher, open_fetcher
 from gateway.logs import Trace, access, setup_logging
 from gateway.redact import Redactor, printable
 from gateway.sse import DONE, SSE_HEADERS, SSEDecoder
-from gateway.upstream import TRANSPORT_ERRORS, open_session, timeout, transport_error
+from gateway.upstream import TRANSPORT_ERRORS, body_phase, open_session, transport_error
 from providers import core, oai
 
 __version__ = "0.1.0"
@@ -185,12 +185,12 @@ async def _send(request: web.Request, out: core.Outbound) -> aiohttp.ClientRespo
     assert st.session is not None
     t0 = time.perf_counter()
     try:
-        async with timeout(st.config.first_byte_timeout):
-            resp = await st.session.request(out.method, out.url, data=out.body, headers=out.headers)
+        resp = await st.session.request(out.method, out.url, data=out.body, headers=out.headers)
     except TRANSPORT_ERRORS as exc:
         raise transport_error(exc) from None
     finally:
         request[TRACE].upstream_s += time.perf_counter() - t0
+    body_phase(resp, st.config.idle_timeout)
     request[TRACE].upstream_status = resp.status
     return resp
 
