@@ -36,12 +36,32 @@ def check_json(body: bytes) -> bytes:
     return body
 
 
+class _Choice(msgspec.Struct):
+    finish_reason: Any = None
+
+
+class _Chunk(msgspec.Struct):
+    choices: list[_Choice] | None = None
+
+
+# Parsing each event checks it is one whole JSON object (garbage and truncated JSON are caught
+# before they reach the client) and finds the finish reason; ≈ 1 µs per chunk.
+_chunk_decoder = msgspec.json.Decoder(_Chunk)
+
+
 class RelayStream:
-    """Relays `data:` payloads as they arrive; `[DONE]` is written by the IO layer."""
+    """Relays `data:` payloads as they arrive, each checked to be a JSON object; `[DONE]` is
+    written by the IO layer.
+
+    A stream must end with `[DONE]` or after a chunk carrying a `finish_reason`: one that stops
+    with neither was cut off, and ends with an error event instead of a `[DONE]` that would pass
+    a truncated answer for a whole one. A finish reason without `[DONE]` is accepted (some
+    OpenAI-compatible servers never send it)."""
 
     def __init__(self, settings: Any = None, call: Call | None = None) -> None:
         self.done = False
         self.relayed = False
+        self.finished = False
 
     def feed(self, event: str, data: bytes) -> list[bytes]:
         if data == b"[DONE]":
@@ -51,6 +71,13 @@ class RelayStream:
             return []
         if event == "error" or data.startswith(b'{"error"'):
             raise error_from_body(502, data, streaming=True)
+        try:
+            chunk = _chunk_decoder.decode(data)
+        except msgspec.DecodeError:  # also a JSON value that is not an object
+            shown = data[:SNIPPET_BYTES].decode("utf-8", "replace")
+            raise Error(502, f"The upstream sent a stream event that is not a JSON chunk: {shown!r}", code="upstream_invalid_sse") from None
+        if not self.finished and chunk.choices:
+            self.finished = any(c.finish_reason is not None for c in chunk.choices)
         self.relayed = True
         return [data]
 
@@ -58,6 +85,8 @@ class RelayStream:
         if not self.done and not self.relayed:
             # Neither a chunk nor [DONE]: a `data: [DONE]` alone would pass for an empty answer.
             raise Error(502, "The upstream closed the stream without sending anything.", code="upstream_empty_stream")
+        if not self.done and not self.finished:
+            raise Error(502, "The upstream stream ended without a finish_reason or [DONE]: the answer is cut off.", code="upstream_truncated")
         return []
 
 
