@@ -30,6 +30,7 @@ from aiohttp.web_protocol import RequestPayloadError
 
 import providers
 from gateway import body as inbound
+from gateway import edge
 from gateway.config import Config, config_secrets, describe, load_config
 from gateway.fetch import Fetcher, open_fetcher
 from gateway.logs import Trace, access, setup_logging
@@ -116,6 +117,24 @@ async def _read_body(request: web.Request) -> bytes:
     if not body:
         raise core.Error(400, "Request body is empty; send a JSON object.", code="invalid_json")
     return body
+
+
+async def _expect(request: web.Request) -> web.StreamResponse | None:
+    """`Expect: 100-continue` with a Content-Length over AOA_MAX_BODY: the 413 comes before any
+    `100 Continue`, so the client never uploads a body that would be refused."""
+    st = request.app[STATE]
+    if request.headers.get("Expect", "").lower() != "100-continue":
+        err = core.Error(417, "Only `Expect: 100-continue` is understood.", code="expectation_failed")
+    elif request.content_length is not None and request.content_length > st.config.max_body:
+        err = core.Error(413, f"Request body is larger than {st.config.max_body} bytes (AOA_MAX_BODY).", code="request_too_large")
+    else:
+        if request.version >= (1, 1):
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            request.writer.output_size = 0  # the answer proper has not started
+        return None
+    resp = error_response(err, st.redact)
+    resp.force_close()
+    return resp
 
 
 async def _call(request: web.Request, id_kind: str, *, required: tuple[str, ...] = ()) -> core.Call:
@@ -631,9 +650,9 @@ def make_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(_sessions)
     app.on_response_prepare.append(_on_prepare)
     for prefix in ("/v1", ""):
-        app.router.add_post(f"{prefix}/chat/completions", chat_completions)
-        app.router.add_post(f"{prefix}/completions", completions)
-        app.router.add_post(f"{prefix}/embeddings", embeddings)
+        app.router.add_post(f"{prefix}/chat/completions", chat_completions, expect_handler=_expect)
+        app.router.add_post(f"{prefix}/completions", completions, expect_handler=_expect)
+        app.router.add_post(f"{prefix}/embeddings", embeddings, expect_handler=_expect)
         app.router.add_get(f"{prefix}/models", list_models)
         app.router.add_get(f"{prefix}/models/{{id:.+}}", get_model)
     for path in OPEN_PATHS:
@@ -691,16 +710,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         runner_loop = asyncio.new_event_loop()
     asyncio.set_event_loop(runner_loop)
-    web.run_app(
+    edge.run(
         make_app(config),
         host=config.host,
         port=config.port,
+        edge=edge.Edge(config.header_timeout, config.max_connections, Redactor(config_secrets(config))),
         shutdown_timeout=config.shutdown_grace,
-        handler_cancellation=True,
-        access_log=None,
-        print=None,
         loop=runner_loop,
-        handle_signals=True,
     )
     return 0
 

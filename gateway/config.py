@@ -15,6 +15,7 @@ import msgspec
 import providers
 from providers import core
 
+from .edge import default_max_connections
 from .redact import Redactor
 
 DEFAULTS = {
@@ -30,6 +31,7 @@ DEFAULTS = {
     "AOA_MODELS_TTL": 60.0,
     "AOA_FETCH_MAX_BYTES": 20 * 1024 * 1024,
     "AOA_FETCH_TIMEOUT": 15.0,
+    "AOA_HEADER_TIMEOUT": 15.0,
 }
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -51,6 +53,8 @@ class Config(msgspec.Struct, kw_only=True):
     fetch_max_bytes: int
     fetch_timeout: float
     uvloop: bool = False
+    header_timeout: float = DEFAULTS["AOA_HEADER_TIMEOUT"]
+    max_connections: int = 4096
     settings: Any  # the provider's Settings
     fallback: bool = False  # True when no upstream was configured and the mock answers
 
@@ -92,6 +96,8 @@ def load_config(env: Mapping[str, str]) -> Config:
         fetch_max_bytes=core.parse_int(env, "AOA_FETCH_MAX_BYTES", DEFAULTS["AOA_FETCH_MAX_BYTES"], low=1),
         fetch_timeout=core.parse_float(env, "AOA_FETCH_TIMEOUT", DEFAULTS["AOA_FETCH_TIMEOUT"], low=0.001),
         uvloop=core.parse_bool(env, "AOA_UVLOOP", False),
+        header_timeout=core.parse_float(env, "AOA_HEADER_TIMEOUT", DEFAULTS["AOA_HEADER_TIMEOUT"], low=0.001),
+        max_connections=core.parse_int(env, "AOA_MAX_CONNECTIONS", default_max_connections(), low=1),
         settings=providers.load(kind).load_settings(env),
         fallback=fallback,
     )
