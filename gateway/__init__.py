@@ -6,6 +6,8 @@
     upstream  connectors, proxies, the upstream session, transport failures → errors
     fetch     guarded fetching of client-named media
     logs      logging set-up and the access log
+    body      the client's body: parsed and checked once, big ones translated in a worker thread
+    edge      the listening socket: header deadline, connection cap, aiohttp's own refusals
 
 Gateway policies (key pools, retries, limits, cache, metrics, chat log, the Responses store,
 routing) join as modules here too, each built once at start-up from its own variables and called
