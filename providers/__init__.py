@@ -38,6 +38,14 @@ KINDS: dict[str, str] = {
     "mock": "mock",
     "qwen": "qwen",
     "gemini": "gemini",
+    "deepseek": "deepseek",
+    "moonshot": "moonshot",
+    "kimi": "moonshot",
+    "zhipu": "zhipu",
+    "glm": "zhipu",
+    "minimax": "minimax",
+    "qianfan": "qianfan",
+    "spark": "spark",
 }
 
 REQUIRED = (
