@@ -165,6 +165,8 @@ class ThinkSplitter:
                 text = rest
             else:
                 keep = 0 if finishing else _held(thought, CLOSE)
+                while not finishing and keep < len(thought) and thought[len(thought) - keep - 1] == "\n":
+                    keep += 1  # a newline just before </think> is not part of the thought
                 reasoning = thought[: len(thought) - keep]
                 if keep:
                     self.pending[i] = thought[len(thought) - keep:]
