@@ -11,6 +11,7 @@ payload decoded and re-encoded.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -467,6 +468,8 @@ def vendor_error(v: Vendor, status: int, body: bytes) -> Error | None:
         status, mapped = 502, None  # an error inside a 200 the table does not know
     else:
         mapped = None
+    if param is None and status == 400:
+        param = _named_field(message or "")
     trace = _text(env.sid) or _text(env.request_id)
     text = message or f"{v.name} error {code}"
     if code and code not in text:
@@ -474,6 +477,21 @@ def vendor_error(v: Vendor, status: int, body: bytes) -> Error | None:
     if trace:
         text = f"{text} (id: {trace})"
     return Error(status, text, param=param, code=mapped or code or etype, type=None)
+
+
+# "invalid temperature: only 1 is allowed for this model" (Moonshot), "temperature 参数非法"
+# (Zhipu 1214): the field a vendor's 400 is about, so clients get OpenAI's `param`.
+_FIELD_IN_MESSAGE = re.compile(
+    r"(?:invalid (?:value for )?[`'\"]?([a-z_]{2,})[`'\"]?\b|\b([a-z_]{2,})[`'\"]? (?:参数|must|should|is invalid))"
+)
+
+
+def _named_field(message: str) -> str | None:
+    for m in _FIELD_IN_MESSAGE.finditer(message):
+        name = m.group(1) or m.group(2)
+        if name in CHAT_FIELDS and name not in ("user", "store", "metadata"):
+            return name
+    return None
 
 
 def error(v: Vendor, status: int, body: bytes) -> Error:

@@ -144,6 +144,8 @@ class ThinkSplitter:
                 msg["content"] = answer.lstrip("\n")
 
     def delta(self, i: int, delta: dict[str, Any], finishing: bool) -> None:
+        # States per choice: start → open (just after <think>) → think → after (just after
+        # </think>) → answer; a stream without a leading <think> goes start → answer.
         state = self.state.get(i, "start")
         content = delta.get("content")
         text = self.pending.pop(i, "") + (content if isinstance(content, str) else "")
@@ -151,18 +153,21 @@ class ThinkSplitter:
         if state == "start":
             stripped = text.lstrip()
             if stripped.startswith(OPEN):
-                state, text = "think", stripped[len(OPEN):].lstrip("\n")
+                state, text = "open", stripped[len(OPEN):]
             elif OPEN.startswith(stripped) and not finishing:
-                self.pending[i] = text  # maybe the first characters of <think>
-                text, state = "", "start"
+                if text:
+                    self.pending[i] = text  # maybe the first characters of <think>
+                text = ""
             else:
                 state = "answer"
-                answer, text = text, ""
+        if state == "open":
+            text = text.lstrip("\n")
+            if text:
+                state = "think"
         if state == "think" and text:
             thought, sep, rest = text.partition(CLOSE)
             if sep:
-                reasoning, state = thought.rstrip("\n"), "after"
-                text = rest
+                reasoning, state, text = thought.rstrip("\n"), "after", rest
             else:
                 keep = 0 if finishing else _held(thought, CLOSE)
                 while not finishing and keep < len(thought) and thought[len(thought) - keep - 1] == "\n":
@@ -173,11 +178,9 @@ class ThinkSplitter:
                 text = ""
         if state == "after":
             text = text.lstrip("\n")
-            if text:
-                answer, state = text, "answer"
-            elif finishing:
+            if text or finishing:
                 state = "answer"
-        elif state == "answer" and text:
+        if state == "answer":
             answer = text
         self.state[i] = state
         if reasoning:

@@ -10,7 +10,8 @@ Reasoning arrives as `reasoning_content`; `thinking: {"type": "enabled"|"disable
 `reasoning_effort`, `do_sample`, `tool_stream`, `clear_thinking` are GLM fields and pass through
 (https://docs.bigmodel.cn/cn/guide/start/concept-param). A client that streams with tools gets
 `tool_stream: true` added (ZHIPU_TOOL_STREAM), so tool-call arguments stream as deltas
-(https://docs.bigmodel.cn/cn/guide/capabilities/stream-tool).
+(https://docs.bigmodel.cn/cn/guide/capabilities/stream-tool). Inline images lose their
+`data:image/…;base64,` prefix, as Zhipu's own SDK sends them.
 Not supported upstream: `n` > 1, more than one stop word, `tool_choice` other than "auto",
 temperature above 1, a model list.
 """
@@ -105,6 +106,28 @@ def _prepare(ctx: Ctx) -> None:
     f = ctx.fields
     if ctx.call.stream and "tools" in f and "tool_stream" not in f and ctx.settings.tool_stream:
         ctx.set("tool_stream", True)
+    if b"data:image/" in ctx.call.body and "messages" in f:
+        _inline_images(ctx)
+
+
+def _inline_images(ctx: Ctx) -> None:
+    """GLM vision takes inline images as bare base64: Zhipu's own SDK removes the
+    `data:image/…;base64,` prefix before sending (zhipuai-sdk-python-v4,
+    zhipuai/api_resource/chat/completions.py, `_drop_prefix_image_data`)."""
+    messages = compat._messages(ctx.fields["messages"])
+    for m in messages:
+        raw = m.get("content")
+        if raw is None or b"data:image/" not in bytes(raw):
+            continue
+        parts = msgspec.json.decode(raw)
+        if not isinstance(parts, list):
+            continue
+        for part in parts:
+            url = part.get("image_url") if isinstance(part, dict) else None
+            if isinstance(url, dict) and isinstance(url.get("url"), str) and url["url"].startswith("data:image/"):
+                url["url"] = url["url"].split("base64,", 1)[-1]
+        m["content"] = msgspec.Raw(msgspec.json.encode(parts))
+    ctx.fields["messages"] = msgspec.Raw(msgspec.json.encode(messages))
 
 
 VENDOR = compat.Vendor(

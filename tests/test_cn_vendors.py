@@ -331,3 +331,21 @@ def test_defaults_and_aliases_of_kinds():
         aoa.load_config({"AOA_TYPE": "spark", "SPARK_API_SECRET": "s"})
     described = aoa.describe(aoa.load_config({"AOA_TYPE": "spark", "SPARK_API_KEY": "k", "SPARK_API_SECRET": "very-secret"}))
     assert "very-secret" not in str(described)
+
+
+def test_zhipu_inline_image_sent_as_bare_base64(vendor):
+    fake, c, _ = vendor("zhipu")
+    content = [{"type": "text", "text": "what is it?"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}, {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]
+    c.chat.completions.create(model="glm-4.6v", messages=[{"role": "user", "content": content}])
+    sent = fake.last.json["messages"][0]["content"]
+    assert sent[1]["image_url"]["url"] == "iVBORw0KGgo=" and sent[2]["image_url"]["url"] == "https://example.com/a.png"
+    assert sent[0] == content[0]
+
+
+def test_vendor_400_names_the_field(vendor):
+    fake, c, _ = vendor("kimi")
+    fake.reply_json({"error": {"message": "invalid temperature: only 1 is allowed for this model", "type": "invalid_request_error"}}, status=400)
+    with pytest.raises(openai.BadRequestError) as info:
+        c.chat.completions.create(model="kimi-k2.6", messages=[{"role": "user", "content": "x"}], temperature=0.7)
+    assert info.value.body["param"] == "temperature"
+    assert "only 1 is allowed" in info.value.body["message"]
