@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from . import oai, passthrough
+from . import oai, openai, passthrough
 from .core import Call, Common, Error, Outbound, load_common
 
 _encode = msgspec.json.encode
@@ -252,13 +252,6 @@ def embeddings(v: Vendor, s: Any, call: Call) -> list[Outbound]:
     return [Outbound(url=f"{s.common.endpoint}/embeddings", headers=_headers(v, s, call.key), body=_encode(fields))]
 
 
-class _EmbIn(msgspec.Struct):
-    data: list[dict[str, Any]]
-
-
-_emb_decoder = msgspec.json.Decoder(_EmbIn)
-
-
 def embeddings_result(v: Vendor, s: Any, call: Call, bodies: list[bytes]) -> bytes:
     body = passthrough.check_json(bodies[0])
     if v.inband is not None and (err := v.inband(body)) is not None:
@@ -281,8 +274,6 @@ def models(v: Vendor, s: Any, call: Call, page: str | None) -> Outbound | None:
 
 
 def models_result(v: Vendor, s: Any, body: bytes) -> tuple[list[str], str | None]:
-    from . import openai
-
     return openai.models_result(s, body)
 
 
@@ -326,7 +317,7 @@ def chat_result(v: Vendor, s: Any, call: Call, body: bytes) -> bytes:
     body = passthrough.check_json(body)
     if v.inband is not None and (err := v.inband(body)) is not None:
         raise err
-    needs = b'"tool_calls"' in body or b"finish_reason" in body and _odd_finish(v, body)
+    needs = b'"tool_calls"' in body or (bool(v.finish) and _odd_finish(v, body))
     splitter = v.reasoning() if v.reasoning is not None else None
     if splitter is not None:
         needs = needs or splitter.needs(body)
@@ -462,7 +453,11 @@ def vendor_error(v: Vendor, status: int, body: bytes) -> Error | None:
     if code is None and message is None:
         return None
     hit = v.errors.get(code or "") or v.errors.get(etype or "")
-    if hit is not None:
+    if hit is not None and hit[1] is not None:
+        status, mapped = hit
+    elif status in v.statuses:
+        status, mapped = v.statuses[status]
+    elif hit is not None:
         status, mapped = hit
     elif status < 400:
         status, mapped = 502, None  # an error inside a 200 the table does not know
@@ -495,8 +490,11 @@ def _named_field(message: str) -> str | None:
 
 
 def error(v: Vendor, status: int, body: bytes) -> Error:
-    err = vendor_error(v, status, body) or passthrough.error_from_body(status, body)
-    if status in v.statuses and not (err.code and err.code in {c for _, c in v.errors.values() if c}):
+    err = vendor_error(v, status, body)
+    if err is not None:
+        return err
+    err = passthrough.error_from_body(status, body)
+    if status in v.statuses:
         new, code = v.statuses[status]
-        return Error(new, err.message, param=err.param, code=code, retry_after=err.retry_after)
+        return Error(new, err.message, param=err.param, code=code)
     return err

@@ -101,7 +101,6 @@ VENDOR = compat.Vendor(
 Settings = compat.Settings
 
 
-
 def load_settings(env: Mapping[str, str]) -> Settings:
     return compat.load_settings(VENDOR, env)
 

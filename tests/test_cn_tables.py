@@ -4,9 +4,13 @@ in each parameter table, error tables give sane statuses, and the pure helpers (
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import msgspec
 import pytest
 
+import aoa
 import providers
 from providers import compat, minimax, zhipu
 from providers.core import Call, Error
@@ -151,3 +155,30 @@ def test_untouched_chunks_are_the_same_bytes():
         if kind == "spark":
             chunk = b'{"code":0,"message":"Success","sid":"s",' + chunk[1:]
         assert stream.feed("message", chunk) == [chunk], kind
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("kind", VENDORS)
+def test_every_variable_read_is_documented(kind):
+    seen: list[str] = []
+
+    class Spy(dict):
+        def get(self, key, default=None):
+            seen.append(key)
+            return super().get(key, default)
+
+    providers.load(kind).load_settings(Spy())
+    readme = (ROOT / "README.md").read_text()
+    for var in seen:
+        assert f"`{var}`" in readme, var
+
+
+@pytest.mark.parametrize("name", ["deepseek", "kimi", "glm", "minimax", "qianfan", "spark"])
+def test_compose_examples_configure(name):
+    text = (ROOT / "example" / f"docker-compose.{name}.yml").read_text()
+    env = dict(re.findall(r'^\s+([A-Z][A-Z0-9_]+): "([^"]*)"', text, re.M))
+    env = {k: ("key" if v.startswith("<") else v) for k, v in env.items()}
+    config = aoa.load_config(env)
+    assert config.kind == name and config.settings.common.api_key
