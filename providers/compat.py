@@ -351,27 +351,30 @@ class ChatStream:
     vendor: Vendor  # set by each vendor module's subclass
 
     def __init__(self, settings: Any = None, call: Call | None = None) -> None:
+        v = self.vendor
         self.call = call or Call(id="", created=0, model="", client_model="", key="")
         self.relay = passthrough.RelayStream(settings, call)
         self.tools: dict[int, dict[int, str]] = {}  # choice → tool index → id
-        v = self.vendor
         self.reasoning = v.reasoning() if v.reasoning is not None else None
+        self.inband = v.inband
+        self.odd = tuple(f'"{r}"'.encode() for r in v.finish)
 
     def feed(self, event: str, data: bytes) -> list[bytes]:
-        v = self.vendor
-        if v.inband is not None and data[:1] == b"{" and (err := v.inband(data)) is not None:
+        if self.inband is not None and data[:1] == b"{" and (err := self.inband(data)) is not None:
             raise err
         out = self.relay.feed(event, data)
-        return [self._fix(p) for p in out]
+        return [self._fix(p) for p in out] if out else out
 
     def _fix(self, payload: bytes) -> bytes:
-        v = self.vendor
-        needs = b'"tool_calls"' in payload or (bool(self.tools) and b'"finish_reason":null' not in payload and b"finish_reason" in payload)
-        needs = needs or (bool(v.finish) and _odd_finish(v, payload))
-        if self.reasoning is not None:
-            needs = needs or self.reasoning.needs(payload)
-        if not needs:
+        # Byte probes first: most chunks need no change and are never decoded.
+        if not (
+            b'"tool_calls"' in payload
+            or (self.tools and b"finish_reason" in payload)
+            or any(p in payload for p in self.odd)
+            or (self.reasoning is not None and self.reasoning.needs(payload))
+        ):
             return payload
+        v = self.vendor
         try:
             doc = _doc.decode(payload)
         except msgspec.DecodeError:
