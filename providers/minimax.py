@@ -9,7 +9,8 @@ Reasoning: M2-family models put their thinking inside `content` as `<think>…</
 it to `reasoning_content` (stream and not), and in later requests wraps an assistant turn's
 `reasoning_content` back into `<think>…</think>` in front of its content, because MiniMax needs
 the whole earlier answer, thinking included, in tool loops (same page, "Important Note"). A client
-that sets MiniMax's own `reasoning_split` gets `reasoning_details` relayed as MiniMax sends them.
+that sets MiniMax's own `reasoning_split` gets `reasoning_details` relayed as MiniMax sends them,
+and their text as `reasoning_content` as well.
 
 Errors: MiniMax reports failures inside an HTTP 200 as `base_resp.status_code` ≠ 0
 (https://platform.minimax.io/docs/api-reference/errorcode); aoa turns them into HTTP errors.
@@ -123,18 +124,28 @@ def _held(text: str, tag: str) -> int:
     return 0
 
 
+def _details_text(details: Any) -> str:
+    if not isinstance(details, list):
+        return ""
+    return "".join(d["text"] for d in details if isinstance(d, dict) and isinstance(d.get("text"), str))
+
+
 class ThinkSplitter:
-    """Moves a leading `<think>…</think>` of `content` into `reasoning_content`."""
+    """Moves a leading `<think>…</think>` of `content` into `reasoning_content`; with MiniMax's
+    `reasoning_split`, copies the text of `reasoning_details` there too."""
 
     def __init__(self) -> None:
-        self.state: dict[int, str] = {}  # choice → "start" | "think" | "answer"
+        self.state: dict[int, str] = {}  # choice → "start" | "open" | "think" | "after" | "answer"
         self.pending: dict[int, str] = {}
+        self.details: dict[int, str] = {}  # reasoning_details text so far, per choice
         self.done = False  # every choice past its thinking: nothing left to decode
 
     def needs(self, payload: bytes) -> bool:
-        return (not self.done and b'"content"' in payload) or b"<think>" in payload
+        return (not self.done and b'"content"' in payload) or b"<think>" in payload or b'"reasoning_details"' in payload
 
     def message(self, msg: dict[str, Any]) -> None:
+        if "reasoning_details" in msg and "reasoning_content" not in msg:
+            msg["reasoning_content"] = _details_text(msg["reasoning_details"])
         content = msg.get("content")
         if isinstance(content, str) and content.lstrip().startswith(OPEN):
             head = content.lstrip()[len(OPEN):]
@@ -143,9 +154,22 @@ class ThinkSplitter:
                 msg["reasoning_content"] = thought.strip("\n")
                 msg["content"] = answer.lstrip("\n")
 
+    def _delta_details(self, i: int, delta: dict[str, Any]) -> str:
+        # MiniMax's streaming example treats each `reasoning_details[].text` as the text so far
+        # (platform.minimax.io text-openai-api, "Streaming Response"), while callers report
+        # increments (github.com/MiniMax-AI/MiniMax-M2/issues/95): take the new part either way.
+        text = _details_text(delta.get("reasoning_details"))
+        seen = self.details.get(i, "")
+        new = text[len(seen):] if seen and text.startswith(seen) else text
+        self.details[i] = seen + new
+        return new
+
     def delta(self, i: int, delta: dict[str, Any], finishing: bool) -> None:
         # States per choice: start → open (just after <think>) → think → after (just after
         # </think>) → answer; a stream without a leading <think> goes start → answer.
+        if "reasoning_details" in delta:
+            if thought := self._delta_details(i, delta):
+                delta["reasoning_content"] = thought
         state = self.state.get(i, "start")
         content = delta.get("content")
         text = self.pending.pop(i, "") + (content if isinstance(content, str) else "")
@@ -184,7 +208,7 @@ class ThinkSplitter:
             answer = text
         self.state[i] = state
         if reasoning:
-            delta["reasoning_content"] = reasoning
+            delta["reasoning_content"] = delta.get("reasoning_content", "") + reasoning
         if answer:
             delta["content"] = answer
         elif "content" in delta:
@@ -203,6 +227,8 @@ def _history(ctx: Ctx) -> None:
         if thought is None:
             continue
         changed = True
+        if "reasoning_details" in m:
+            continue  # MiniMax's own form of the same thinking, sent back as it is
         text = msgspec.json.decode(thought)
         content = msgspec.json.decode(m["content"]) if "content" in m else None
         if isinstance(text, str) and text and (content is None or isinstance(content, str)):

@@ -274,6 +274,39 @@ def test_minimax_think_split_across_chunks_and_non_stream(vendor):
     r = c.chat.completions.create(model="MiniMax-M2.7", messages=[{"role": "user", "content": "a"}], extra_body={"reasoning_split": True})
     assert fake.last.json["reasoning_split"] is True
     assert r.choices[0].message.reasoning_details == [{"type": "reasoning.text", "text": "t"}]
+    assert r.choices[0].message.reasoning_content == "t" and r.choices[0].message.content == "hi"
+
+
+@pytest.mark.parametrize("cumulative", [False, True])
+def test_minimax_reasoning_details_stream(vendor, cumulative):
+    # platform.minimax.io's example reads each text as the whole text so far; MiniMax-M2 issue 95
+    # reports increments. Both give the same reasoning_content.
+    fake, c, _ = vendor("minimax")
+    parts = ["The user", " is asking", " how I am."]
+    texts = ["".join(parts[: i + 1]) for i in range(len(parts))] if cumulative else parts
+    base = {"id": "1", "created": 1, "model": "MiniMax-M2.7", "base_resp": {"status_code": 0, "status_msg": ""}}
+    events = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "reasoning_details": [{"type": "reasoning.text", "id": "r1", "index": 0, "text": t}]}, "finish_reason": None}]} for t in texts]
+    events += [{**base, "choices": [{"index": 0, "delta": {"content": "Fine."}, "finish_reason": "stop"}]}, "data: [DONE]\n\n"]
+    fake.reply_sse(events)
+    chunks = list(c.chat.completions.create(model="MiniMax-M2.7", messages=[{"role": "user", "content": "hi"}], stream=True, extra_body={"reasoning_split": True}))
+    assert "".join(getattr(ch.choices[0].delta, "reasoning_content", None) or "" for ch in chunks) == "The user is asking how I am."
+    assert "".join(ch.choices[0].delta.content or "" for ch in chunks) == "Fine."
+    assert chunks[0].choices[0].delta.reasoning_details[0]["text"] == texts[0]  # MiniMax's own field relayed
+
+
+def test_minimax_history_with_reasoning_details_goes_as_sent(vendor):
+    fake, c, _ = vendor("minimax")
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+    details = [{"type": "reasoning.text", "text": "think"}]
+    messages = [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": "<think>\nthink\n</think>\n\n", "reasoning_content": "think", "reasoning_details": details, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+    ]
+    c.chat.completions.create(model="MiniMax-M2.7", messages=messages, extra_body={"reasoning_split": True})
+    sent = fake.last.json["messages"][1]
+    assert sent["reasoning_details"] == details and "reasoning_content" not in sent
+    assert sent["content"] == messages[1]["content"]
 
 
 def test_embeddings(vendor):
