@@ -2,8 +2,9 @@
 (https://cloud.baidu.com/doc/qianfan-api/s/3m7of64lb, chat; https://cloud.baidu.com/doc/qianfan-api/s/Fm7u3ropn, errors).
 
 Base `https://qianfan.baidubce.com/v2`; `POST /chat/completions`, `POST /embeddings`. Auth is
-`Authorization: Bearer bce-v3/ALTAK-…` (a Qianfan API key); `QIANFAN_APPID` adds the `appid`
-header that selects an application's quota. Model ids are lower case (`ernie-4.5-turbo-128k`).
+`Authorization: Bearer bce-v3/ALTAK-…` (a Qianfan API key); `QIANFAN_APPID` adds the optional
+`appid` header naming the V2 application (https://cloud.baidu.com/doc/WENXINWORKSHOP/s/fm4tsw9nv,
+公共请求头). Model ids are lower case (`ernie-4.5-turbo-128k`).
 
 Qianfan fronts many model families; the ERNIE ranges below apply to `ernie*` models only, other
 families are judged by Qianfan. ERNIE extras (`penalty_score`, `web_search`, `enable_thinking`…)

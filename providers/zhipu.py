@@ -3,8 +3,10 @@ international Z.ai https://docs.z.ai/api-reference).
 
 Bases: `https://open.bigmodel.cn/api/paas/v4` (China), `https://api.z.ai/api/paas/v4`
 (international). `POST /chat/completions`, `POST /embeddings`. The API key is sent as it is
-(`Authorization: Bearer <id.secret>`); the HS256 JWT of the old SDKs is not needed for API keys
-(https://docs.bigmodel.cn/cn/guide/start/quick-start, "使用 API Key 直接鉴权").
+(`Authorization: Bearer <id.secret>`): the docs list API-key auth first and the HS256 JWT only
+as an option for callers that want short-lived tokens, so aoa does not sign one
+(https://docs.bigmodel.cn/cn/guide/develop/http/introduction, 支持的鉴权方式). GLM Coding Plan
+keys use `https://open.bigmodel.cn/api/coding/paas/v4` (same page).
 
 Reasoning arrives as `reasoning_content`; `thinking: {"type": "enabled"|"disabled"}`,
 `reasoning_effort`, `do_sample`, `tool_stream`, `clear_thinking` are GLM fields and pass through
@@ -134,7 +136,7 @@ VENDOR = compat.Vendor(
     name="Zhipu GLM",
     prefix=PREFIX,
     endpoint="https://open.bigmodel.cn/api/paas/v4",
-    model="glm-4.6",
+    model="glm-5",
     params=PARAMS,
     errors=ERRORS,
     # GLM finish reasons (docs.bigmodel.cn, 对话补全 response `finish_reason`).

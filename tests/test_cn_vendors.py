@@ -352,9 +352,9 @@ def test_keys_and_headers(vendor):
 def test_defaults_and_aliases_of_kinds():
     for kind, prefix, endpoint, model in [
         ("deepseek", "DEEPSEEK", "https://api.deepseek.com", "deepseek-v4-flash"),
-        ("kimi", "MOONSHOT", "https://api.moonshot.cn/v1", "kimi-k2.6"),
-        ("glm", "ZHIPU", "https://open.bigmodel.cn/api/paas/v4", "glm-4.6"),
-        ("minimax", "MINIMAX", "https://api.minimaxi.com/v1", "MiniMax-M2.7"),
+        ("kimi", "MOONSHOT", "https://api.moonshot.cn/v1", "kimi-k3"),
+        ("glm", "ZHIPU", "https://open.bigmodel.cn/api/paas/v4", "glm-5"),
+        ("minimax", "MINIMAX", "https://api.minimaxi.com/v1", "MiniMax-M3"),
         ("qianfan", "QIANFAN", "https://qianfan.baidubce.com/v2", "ernie-4.5-turbo-128k"),
         ("spark", "SPARK", "https://spark-api-open.xf-yun.com/v1", "4.0Ultra"),
     ]:
