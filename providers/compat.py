@@ -70,6 +70,7 @@ def refuse(why: str) -> Rule:
     def rule(ctx: Ctx, name: str, value: Any) -> None:
         raise _bad(name, f"`{name}` is not supported by this upstream: {why}")
 
+    rule.refuses = True  # type: ignore[attr-defined]  # lets the tests find every refusal
     return rule
 
 
@@ -360,6 +361,10 @@ class ChatStream:
         self.odd = tuple(f'"{r}"'.encode() for r in v.finish)
 
     def feed(self, event: str, data: bytes) -> list[bytes]:
+        if event == "error" or data.startswith(b'{"error"'):
+            # A vendor error frame mid-stream (Zhipu's 1301 when output turns unsafe, say): mapped
+            # with the vendor's table rather than passthrough's generic reading.
+            raise error(self.vendor, 502, data)
         if self.inband is not None and data[:1] == b"{" and (err := self.inband(data)) is not None:
             raise err
         out = self.relay.feed(event, data)

@@ -182,3 +182,21 @@ def test_compose_examples_configure(name):
     env = {k: ("key" if v.startswith("<") else v) for k, v in env.items()}
     config = aoa.load_config(env)
     assert config.kind == name and config.settings.common.api_key
+
+
+SAMPLE = {
+    "logit_bias": {"50256": -100}, "functions": [{"name": "f"}], "function_call": "auto",
+    "audio": {"voice": "alloy", "format": "wav"}, "prediction": {"type": "content", "content": "x"},
+    "web_search_options": {}, "verbosity": "low", "reasoning_effort": "low", "logprobs": True,
+    "top_logprobs": 2, "presence_penalty": 0.5, "frequency_penalty": 0.5,
+}
+REFUSALS = [(k, f) for k in VENDORS for f, rule in providers.load(k).PARAMS.items() if getattr(rule, "refuses", False)]
+
+
+@pytest.mark.parametrize(("kind", "field"), REFUSALS, ids=[f"{k}-{f}" for k, f in REFUSALS])
+def test_every_refusal_names_its_field(kind, field):
+    mod = providers.load(kind)
+    with pytest.raises(Error) as info:
+        mod.chat(mod.load_settings({}), _call({"model": "m", "messages": [], field: SAMPLE[field]}))
+    assert (info.value.status, info.value.param) == (400, field)
+    assert field in info.value.message

@@ -208,16 +208,18 @@ def test_vendor_errors_mapped(vendor, kind, reply, status, code, words):
     assert (code in mod.RETRY_CODES) == (code in ("rate_limit_exceeded", "server_overloaded", "server_error"))
 
 
-@pytest.mark.parametrize("kind", ["minimax", "spark"])
+@pytest.mark.parametrize("kind", ["minimax", "spark", "zhipu"])
 def test_error_inside_a_stream_becomes_error_event(vendor, kind):
     fake, c, _ = vendor(kind)
     ok = {"id": "s", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": None}]}
     if kind == "minimax":
         ok["base_resp"] = {"status_code": 0, "status_msg": ""}
         bad = {"id": "s", "choices": None, "base_resp": {"status_code": 1027, "status_msg": "output new_sensitive"}}
-    else:
+    elif kind == "spark":
         ok = {"code": 0, "message": "Success", "sid": "cha1@dx", **ok}
         bad = {"code": 10014, "message": "output content sensitive", "sid": "cha1@dx"}
+    else:
+        bad = {"error": {"code": "1301", "message": "sensitive content detected"}}
     fake.reply_sse([ok, bad])
     stream = c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}], stream=True)
     got = []
@@ -226,6 +228,7 @@ def test_error_inside_a_stream_becomes_error_event(vendor, kind):
             got.append(ch.choices[0].delta.content)
     assert got == ["Hel"]
     assert "sensitive" in str(info.value)
+    assert info.value.body["code"] == "content_filter"
 
 
 def test_minimax_error_answering_a_stream_request_with_json(vendor):
