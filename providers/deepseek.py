@@ -62,7 +62,6 @@ PARAMS: dict[str, compat.Rule] = {
 
 # https://api-docs.deepseek.com/quick_start/error_codes
 ERRORS: dict[str, tuple[int, str | None]] = {
-    "invalid_request_error": (400, None),
     "authentication_error": (401, "invalid_api_key"),
     "insufficient_balance": (429, "insufficient_quota"),
 }

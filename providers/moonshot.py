@@ -76,7 +76,6 @@ PARAMS: dict[str, compat.Rule] = {
 # https://platform.moonshot.cn/docs/api/chat#错误说明 — error `type` → status.
 ERRORS: dict[str, tuple[int, str | None]] = {
     "content_filter": (400, "content_filter"),
-    "invalid_request_error": (400, None),
     "invalid_authentication_error": (401, "invalid_api_key"),
     "permission_denied_error": (403, None),
     "resource_not_found_error": (404, "model_not_found"),

@@ -1,5 +1,5 @@
 """Baidu Qianfan (ModelBuilder) v2: an OpenAI-compatible API
-(https://cloud.baidu.com/doc/qianfan-api/s/3m7of64lb, chat; https://cloud.baidu.com/doc/qianfan-api/s/Fm7u3ropn, errors).
+(https://cloud.baidu.com/doc/qianfan-api/s/3m7of64lb, chat; https://cloud.baidu.com/doc/qianfan-api/s/Om9b4yj3w, errors).
 
 Base `https://qianfan.baidubce.com/v2`; `POST /chat/completions`, `POST /embeddings`. Auth is
 `Authorization: Bearer bce-v3/ALTAK-…` (a Qianfan API key); `QIANFAN_APPID` adds the optional
@@ -62,38 +62,39 @@ PARAMS: dict[str, compat.Rule] = {
     "verbosity": refuse("Qianfan has no verbosity control."),
 }
 
-# https://cloud.baidu.com/doc/qianfan-api/s/Fm7u3ropn — v2 `error.code` values, and the v1
-# numeric `error_code`s some gateways still answer with.
+# https://cloud.baidu.com/doc/qianfan-api/s/Om9b4yj3w (v2 `error.code`, with its HTTP status);
+# rate limits: https://cloud.baidu.com/doc/WENXINWORKSHOP/s/hlzic283e; the v1 numeric
+# `error_code`s some deployments still answer with: https://cloud.baidu.com/doc/WENXINWORKSHOP/s/tlmyncueh
 ERRORS: dict[str, tuple[int, str | None]] = {
+    "malformed_json": (400, "invalid_json"),
+    "invalid_messages": (400, "invalid_parameter"),
     "invalid_argument": (400, "invalid_parameter"),
-    "invalid_request_error": (400, None),
-    "model_not_found": (404, "model_not_found"),
-    "no_such_model": (404, "model_not_found"),
+    "invalid_plugin_argument": (400, "invalid_parameter"),
+    "characters_too_long": (400, "context_length_exceeded"),
+    "tokens_too_long": (400, "context_length_exceeded"),
+    "unsafe_request": (400, "content_filter"),  # an error `type`: e.g. image_url_unsafe
     "invalid_iam_token": (401, "invalid_api_key"),
-    "invalid_api_key": (401, "invalid_api_key"),
-    "authentication_error": (401, "invalid_api_key"),
-    "access_denied": (403, "permission_denied"),
-    "no_permission": (403, "permission_denied"),
+    "invalid_appid": (401, "invalid_api_key"),
+    "no_parameter_permission": (401, "permission_denied"),
     "rpm_rate_limit_exceeded": (429, "rate_limit_exceeded"),
     "tpm_rate_limit_exceeded": (429, "rate_limit_exceeded"),
-    "qps_rate_limit_exceeded": (429, "rate_limit_exceeded"),
-    "rate_limit_exceeded": (429, "rate_limit_exceeded"),
-    "quota_exceeded": (429, "insufficient_quota"),
-    "arrearage": (429, "insufficient_quota"),
-    "sensitive_content": (400, "content_filter"),
-    "content_filter": (400, "content_filter"),
-    "internal_error": (500, "server_error"),
-    "server_busy": (503, "server_overloaded"),
-    # v1 codes (https://cloud.baidu.com/doc/WENXINWORKSHOP/s/tlmyncueh)
+    # v1
+    "1": (500, "server_error"),
+    "2": (503, "server_overloaded"),
+    "4": (503, "server_overloaded"),
+    "6": (403, "permission_denied"),
+    "14": (401, "invalid_api_key"),
+    "17": (429, "insufficient_quota"),
+    "18": (429, "rate_limit_exceeded"),
+    "19": (429, "insufficient_quota"),
     "110": (401, "invalid_api_key"),
     "111": (401, "invalid_api_key"),
-    "18": (429, "rate_limit_exceeded"),
     "336000": (500, "server_error"),
     "336001": (400, "invalid_parameter"),
+    "336002": (400, "invalid_json"),
     "336003": (400, "invalid_parameter"),
     "336501": (429, "rate_limit_exceeded"),
     "336502": (429, "rate_limit_exceeded"),
-    "336103": (400, "context_length_exceeded"),
 }
 RETRY_CODES = frozenset({"rate_limit_exceeded", "server_overloaded", "server_error"})
 
