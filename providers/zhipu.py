@@ -8,6 +8,10 @@ as an option for callers that want short-lived tokens, so aoa does not sign one
 (https://docs.bigmodel.cn/cn/guide/develop/http/introduction, 支持的鉴权方式). GLM Coding Plan
 keys use `https://open.bigmodel.cn/api/coding/paas/v4` (same page).
 
+History: with thinking and tools GLM needs earlier `reasoning_content` returned with the tool
+results ("必须显式保留 Reasoning content", https://docs.bigmodel.cn/cn/guide/capabilities/thinking-mode),
+so assistant turns go back as sent.
+
 Reasoning arrives as `reasoning_content`; `thinking: {"type": "enabled"|"disabled"}`,
 `reasoning_effort`, `do_sample`, `tool_stream`, `clear_thinking` are GLM fields and pass through
 (https://docs.bigmodel.cn/cn/guide/start/concept-param). A client that streams with tools gets
