@@ -282,9 +282,9 @@ def models_result(v: Vendor, s: Any, body: bytes) -> tuple[list[str], str | None
 
 
 def _fix_tool_calls(calls: Any, call: Call, seen: dict[int, str] | None = None) -> list[dict[str, Any]]:
-    """OpenAI's shape: a list whose entries carry `index`, `id`, `type`. None of these vendors'
-    current docs show a single object or a missing index or id, but older Spark and GLM answers
-    did, and OpenAI clients fail on them; a conforming call passes through unchanged."""
+    """OpenAI's shape: a list whose entries carry `index`, `id`, `type`. No current doc of these
+    vendors shows a single object or a missing index or id; this is a guard, because OpenAI
+    clients fail on either, and a conforming call passes through unchanged."""
     if isinstance(calls, dict):
         calls = [calls]
     if not isinstance(calls, list):
