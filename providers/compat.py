@@ -149,13 +149,13 @@ def strip_reasoning(ctx: Ctx) -> None:
     raw = ctx.fields.get("messages")
     if raw is None or b'"reasoning_content"' not in ctx.call.body:
         return
-    messages = _messages(raw)
+    messages = decode_messages(raw)
     for m in messages:
         m.pop("reasoning_content", None)
     ctx.fields["messages"] = msgspec.Raw(_encode(messages))
 
 
-def _messages(raw: msgspec.Raw) -> list[dict[str, msgspec.Raw]]:
+def decode_messages(raw: msgspec.Raw) -> list[dict[str, msgspec.Raw]]:
     try:
         return _raw_list.decode(raw)
     except msgspec.DecodeError:

@@ -220,7 +220,7 @@ def _history(ctx: Ctx) -> None:
     raw = ctx.fields.get("messages")
     if raw is None or b'"reasoning_content"' not in ctx.call.body:
         return
-    messages = compat._messages(raw)
+    messages = compat.decode_messages(raw)
     changed = False
     for m in messages:
         thought = m.pop("reasoning_content", None)

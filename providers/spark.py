@@ -59,9 +59,8 @@ PARAMS: dict[str, compat.Rule] = {
     "prediction": refuse("Spark has no predicted outputs."),
     "web_search_options": refuse("Spark's search is its `web_search` tool."),
     "verbosity": refuse("Spark has no verbosity control."),
+    "top_k": whole(1, 6),  # Spark's own extra, [1, 6] (same table)
 }
-# Spark's own `top_k` extra: [1, 6] (same table).
-PARAMS["top_k"] = whole(1, 6)
 
 # https://www.xfyun.cn/doc/spark/HTTP调用文档.html#_5-错误码 (and the WebSocket error table it
 # refers to, https://www.xfyun.cn/doc/spark/Web.html#_6-错误码).

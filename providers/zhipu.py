@@ -120,7 +120,7 @@ def _inline_images(ctx: Ctx) -> None:
     """GLM vision takes inline images as bare base64: Zhipu's own SDK removes the
     `data:image/…;base64,` prefix before sending (zhipuai-sdk-python-v4,
     zhipuai/api_resource/chat/completions.py, `_drop_prefix_image_data`)."""
-    messages = compat._messages(ctx.fields["messages"])
+    messages = compat.decode_messages(ctx.fields["messages"])
     for m in messages:
         raw = m.get("content")
         if raw is None or b"data:image/" not in bytes(raw):
