@@ -385,3 +385,18 @@ def test_vendor_400_names_the_field(vendor):
         c.chat.completions.create(model="kimi-k2.6", messages=[{"role": "user", "content": "x"}], temperature=0.7)
     assert info.value.body["param"] == "temperature"
     assert "only 1 is allowed" in info.value.body["message"]
+
+
+@pytest.mark.parametrize("kind", VENDORS)
+async def test_async_client(vendor, kind):
+    fake, _, srv = vendor(kind)
+    ac = openai.AsyncOpenAI(base_url=srv.url + "/v1", api_key="client-key", max_retries=0)
+    r = await ac.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "a b"}])
+    assert (r.choices[0].message.content, r.choices[0].message.reasoning_content) == ("echo: a b", REASONING)
+    text = thought = ""
+    async for ch in await ac.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "a b"}], stream=True):
+        for choice in ch.choices:
+            text += choice.delta.content or ""
+            thought += getattr(choice.delta, "reasoning_content", None) or ""
+    assert (text, thought) == ("echo: a b", REASONING)
+    await ac.close()
