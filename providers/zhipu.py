@@ -14,8 +14,8 @@ so assistant turns go back as sent.
 
 Reasoning arrives as `reasoning_content`; `thinking: {"type": "enabled"|"disabled"}`,
 `reasoning_effort`, `do_sample`, `tool_stream`, `clear_thinking` are GLM fields and pass through
-(https://docs.bigmodel.cn/cn/guide/start/concept-param). A client that streams with tools gets
-`tool_stream: true` added (ZHIPU_TOOL_STREAM), so tool-call arguments stream as deltas
+(https://docs.bigmodel.cn/cn/guide/start/concept-param). A client that streams with tools to GLM-4.6 or
+later gets `tool_stream: true` added (ZHIPU_TOOL_STREAM), so tool-call arguments stream as deltas
 (https://docs.bigmodel.cn/cn/guide/capabilities/stream-tool). Inline images lose their
 `data:image/…;base64,` prefix, as Zhipu's own SDK sends them.
 Not supported upstream: `n` > 1, more than one stop word, `tool_choice` other than "auto",
@@ -24,6 +24,7 @@ temperature above 1, a model list.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,12 +37,16 @@ from .core import Call, Common, Error, Outbound, load_common, parse_bool
 PREFIX = "ZHIPU"
 
 
+_TEMPERATURE = number(0, 1)
+
+
 def _temperature(ctx: Ctx, name: str, value: Any) -> None:
-    number(0, 1)(ctx, name, value)
+    _TEMPERATURE(ctx, name, value)
     if value == 0 and "do_sample" not in ctx.fields:
         # Older GLM models refuse temperature 0; the documented greedy switch is
         # do_sample=false, under which temperature and top_p are not used
-        # (https://docs.bigmodel.cn/cn/guide/start/concept-param#do_sample).
+        # (https://docs.bigmodel.cn/cn/guide/start/concept-param#do_sample). Zhipu's own SDK
+        # does the same (zhipuai-sdk-python-v4, api_resource/chat/completions.py).
         del ctx.fields[name]
         ctx.set("do_sample", False)
 
@@ -108,9 +113,20 @@ ERRORS: dict[str, tuple[int, str | None]] = {
 RETRY_CODES = frozenset({"rate_limit_exceeded", "server_overloaded", "server_error"})
 
 
+# "仅限 glm-4.6 glm-4.7 glm-5" and later (https://docs.bigmodel.cn/cn/guide/capabilities/stream-tool);
+# older models send a call whole in one chunk, which OpenAI clients take as well.
+_TOOL_STREAM_MODELS = re.compile(r"glm-(?:4\.[6-9]|[5-9])", re.IGNORECASE)
+
+
 def _prepare(ctx: Ctx) -> None:
     f = ctx.fields
-    if ctx.call.stream and "tools" in f and "tool_stream" not in f and ctx.settings.tool_stream:
+    if (
+        ctx.call.stream
+        and "tools" in f
+        and "tool_stream" not in f
+        and ctx.settings.tool_stream
+        and _TOOL_STREAM_MODELS.match(ctx.model)
+    ):
         ctx.set("tool_stream", True)
     if b"data:image/" in ctx.call.body and "messages" in f:
         _inline_images(ctx)

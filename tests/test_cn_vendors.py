@@ -55,7 +55,8 @@ def test_tool_loop_with_reasoning(vendor, kind, stream):
     fake, c, _ = vendor(kind)
     messages = [{"role": "user", "content": "weather in Paris?"}]
     if stream:
-        chunks = list(c.chat.completions.create(model="m-1", messages=messages, tools=TOOLS, stream=True))
+        model = "glm-5" if kind == "zhipu" else "m-1"
+        chunks = list(c.chat.completions.create(model=model, messages=messages, tools=TOOLS, stream=True))
         calls = [tc for ch in chunks if ch.choices for tc in (ch.choices[0].delta.tool_calls or [])]
         assert all(tc.index == 0 for tc in calls)
         assert "".join(tc.function.arguments or "" for tc in calls) == '{"city": "Paris"}'
@@ -160,6 +161,13 @@ def test_zhipu_tool_stream_not_forced_when_client_says_so(vendor):
     fake, c, _ = vendor("zhipu", ZHIPU_TOOL_STREAM="false")
     list(c.chat.completions.create(model="glm-4.6", messages=[{"role": "user", "content": "x"}], tools=TOOLS, stream=True))
     assert "tool_stream" not in fake.last.json
+    fake, c, _ = vendor("zhipu")
+    for model, added in (("glm-4-plus", False), ("glm-4.5-air", False), ("GLM-4.7", True), ("glm-5.2", True)):
+        chunks = list(c.chat.completions.create(model=model, messages=[{"role": "user", "content": "x"}], tools=TOOLS, stream=True))
+        assert ("tool_stream" in fake.last.json) is added, model
+        calls = [tc for ch in chunks if ch.choices for tc in (ch.choices[0].delta.tool_calls or [])]
+        assert "".join(tc.function.arguments or "" for tc in calls) == '{"city": "Paris"}'
+        assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
 
 def test_body_relayed_byte_for_byte_when_nothing_changes(vendor):
