@@ -6,15 +6,19 @@ default and is switched with the extra field `thinking: {"type": "enabled"|"disa
 `reasoning_effort` is DeepSeek's own effort control and is relayed
 (https://api-docs.deepseek.com/guides/thinking_mode).
 
-History: DeepSeek ignores `reasoning_content` on turns without tool calls and requires it on
-tool-call turns (400 otherwise), so assistant turns are relayed exactly as the client sent them
-(https://api-docs.deepseek.com/guides/thinking_mode#tool-calls).
+History: between two user messages, DeepSeek ignores `reasoning_content` of assistant turns when
+no tool was called and requires it (400 otherwise) when one was
+(https://api-docs.deepseek.com/guides/thinking_mode, 输入输出参数 / tool calls). aoa keeps it in
+user turns with tool calls and drops it elsewhere, where it is ignored today and where the older
+reasoner answered 400 (https://api-docs.deepseek.com/guides/reasoning_model, multi-round).
 Not supported upstream: embeddings, `n` > 1, `response_format` json_schema.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+import msgspec
 
 from . import compat
 from .compat import format_types, number, refuse, relay, whole
@@ -60,6 +64,28 @@ PARAMS: dict[str, compat.Rule] = {
     "moderation": relay,
 }
 
+def _history(ctx: compat.Ctx) -> None:
+    raw = ctx.fields.get("messages")
+    if raw is None or b'"reasoning_content"' not in ctx.call.body:
+        return
+    messages = compat.decode_messages(raw)
+    turn: list[dict] = []  # assistant messages of the current user turn
+    tools = changed = False
+    for m in [*messages, None]:  # None closes the last turn
+        role = bytes(m.get("role", b"")) if m is not None else b'"user"'
+        if role == b'"user"':
+            if not tools:
+                for a in turn:
+                    changed |= a.pop("reasoning_content", None) is not None
+            turn, tools = [], False
+        elif role == b'"assistant"':
+            turn.append(m)
+            calls = m.get("tool_calls")
+            tools |= calls is not None and bytes(calls) not in (b"null", b"[]")
+    if changed:
+        ctx.fields["messages"] = msgspec.Raw(msgspec.json.encode(messages))
+
+
 # https://api-docs.deepseek.com/quick_start/error_codes
 ERRORS: dict[str, tuple[int, str | None]] = {
     "authentication_error": (401, "invalid_api_key"),
@@ -73,6 +99,7 @@ VENDOR = compat.Vendor(
     endpoint="https://api.deepseek.com",
     model="deepseek-v4-flash",
     params=PARAMS,
+    history=_history,
     errors=ERRORS,
     # The HTTP status carries DeepSeek's meaning (402 balance, 422 parameters, 503 overloaded).
     statuses={402: (429, "insufficient_quota"), 422: (400, "invalid_parameter"), 429: (429, "rate_limit_exceeded"), 500: (500, "server_error"), 503: (503, "server_overloaded")},

@@ -200,3 +200,27 @@ def test_every_refusal_names_its_field(kind, field):
         mod.chat(mod.load_settings({}), _call({"model": "m", "messages": [], field: SAMPLE[field]}))
     assert (info.value.status, info.value.param) == (400, field)
     assert field in info.value.message
+
+
+def test_deepseek_keeps_reasoning_only_in_tool_turns():
+    from providers import deepseek
+
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    messages = [
+        {"role": "user", "content": "q1"},
+        {"role": "assistant", "content": "a1", "reasoning_content": "r1"},
+        {"role": "user", "content": "q2"},
+        {"role": "assistant", "content": "", "reasoning_content": "r2", "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "x"},
+        {"role": "assistant", "content": "a2", "reasoning_content": "r3"},
+        {"role": "user", "content": "q3"},
+        {"role": "assistant", "content": "", "reasoning_content": "r4", "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "y"},
+    ]
+    out = deepseek.chat(deepseek.load_settings({}), _call({"model": "deepseek-v4-pro", "messages": messages}))
+    sent = msgspec.json.decode(out.body)["messages"]
+    assert [m.get("reasoning_content") for m in sent if m["role"] == "assistant"] == [None, "r2", "r3", "r4"]
+    assert sent[1] == {"role": "assistant", "content": "a1"}
+    # Nothing to drop: the body goes as it came.
+    body = {"model": "m", "messages": messages[2:6]}
+    assert deepseek.chat(deepseek.load_settings({}), _call(body)).body == msgspec.json.encode(body)
