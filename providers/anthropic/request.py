@@ -35,7 +35,7 @@ class URLSource(A, tag="url", tag_field="type"):
 
 class PlainTextSource(A, tag="text", tag_field="type"):
     data: str
-    media_type: str = "text/plain"
+    media_type: str  # required by Anthropic, so no default for omit_defaults to drop
 
 
 class TextBlock(A, tag="text", tag_field="type"):
@@ -248,7 +248,7 @@ def _file(f: oai.FileData, where: str) -> ImageBlock | DocumentBlock:
             text = base64.b64decode(data, validate=True).decode("utf-8")
         except (binascii.Error, ValueError):
             raise _bad(where, "a text file must be base64 of UTF-8 text.") from None
-        return DocumentBlock(source=PlainTextSource(data=text), title=f.filename)
+        return DocumentBlock(source=PlainTextSource(data=text, media_type="text/plain"), title=f.filename)
     raise _bad(where, f"files of type {mime!r} cannot be sent to Anthropic (PDF, text and images can).", "unsupported_content")
 
 
