@@ -47,7 +47,7 @@ def test_tool_use_and_thinking_stream(claude):
     _, client = claude
     with client.messages.stream(
         model="claude-sonnet-4-5", max_tokens=4096, messages=[{"role": "user", "content": "weather?"}],
-        tools=[TOOL], tool_choice={"type": "any"}, thinking={"type": "enabled", "budget_tokens": 1024},
+        tools=[TOOL], thinking={"type": "enabled", "budget_tokens": 1024},
     ) as s:
         final = s.get_final_message()
     kinds = [b.type for b in final.content]
@@ -59,7 +59,9 @@ def test_tool_use_and_thinking_stream(claude):
 def test_thinking_replay_is_checked(claude):
     _, client = claude
     thinking = {"type": "enabled", "budget_tokens": 1024}
-    first = client.messages.create(model="claude-sonnet-4-5", max_tokens=4096, messages=[{"role": "user", "content": "weather?"}], tools=[TOOL], tool_choice={"type": "tool", "name": "get_weather"}, thinking=thinking)
+    with pytest.raises(anthropic.BadRequestError, match="forces tool use"):
+        client.messages.create(model="claude-sonnet-4-5", max_tokens=4096, messages=[{"role": "user", "content": "weather?"}], tools=[TOOL], tool_choice={"type": "any"}, thinking=thinking)
+    first = client.messages.create(model="claude-sonnet-4-5", max_tokens=4096, messages=[{"role": "user", "content": "weather?"}], tools=[TOOL], tool_choice={"type": "auto", "disable_parallel_tool_use": True}, thinking=thinking)
     use = next(b for b in first.content if b.type == "tool_use")
     follow = [
         {"role": "user", "content": "weather?"},

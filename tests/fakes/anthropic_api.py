@@ -173,6 +173,8 @@ class FakeAnthropic:
             budget = thinking.get("budget_tokens", 0)
             if budget < 1024 or budget >= body["max_tokens"]:
                 raise Invalid("thinking.budget_tokens: must be ≥ 1024 and less than max_tokens")
+        if thinking.get("type") in ("enabled", "adaptive") and (body.get("tool_choice") or {}).get("type") in ("any", "tool"):
+            raise Invalid("Thinking may not be enabled when tool_choice forces tool use.")
         prev_uses: set[str] = set()
         for n, m in enumerate(msgs):
             if m.get("role") not in ("user", "assistant"):
@@ -276,10 +278,15 @@ class FakeAnthropic:
         fmt = (body.get("output_config") or {}).get("format")
         choice = body.get("tool_choice") or {}
         tools = body.get("tools") or []
-        if choice.get("type") in ("any", "tool") and tools and not self._answered_tool(body):
+        forced = choice.get("type") in ("any", "tool")
+        wanted = forced or (choice.get("type", "auto") == "auto" and "weather" in text)
+        if wanted and tools and not self._answered_tool(body):
             name = choice.get("name") or tools[0]["name"]
             count = 1 if choice.get("disable_parallel_tool_use") or choice.get("type") == "tool" else 2
-            content.append({"type": "text", "text": "Let me look that up."})
+            if not forced:
+                # A forced tool use is prefilled: no text comes before it
+                # (https://platform.claude.com/docs/en/agents-and-tools/tool-use/implement-tool-use#forcing-tool-use).
+                content.append({"type": "text", "text": "Let me look that up."})
             for k in range(count):
                 args = {"answer": text} if name == "json_answer" else {"city": ["Paris", "Rome"][k]}
                 content.append({"type": "tool_use", "id": f"toolu_fake{self.counter:04d}{k}", "name": name, "input": args})
