@@ -505,3 +505,15 @@ def test_non_stream_garbage_and_error_envelopes():
     with pytest.raises(Error) as exc:
         anthropic.chat_result(S, _call(), json.dumps({"type": "error", "error": {"type": "api_error", "message": "boom"}}).encode())
     assert (exc.value.status, exc.value.code) == (500, "api_error")
+
+
+def test_every_variable_is_documented():
+    root = Path(__file__).parent.parent
+    import re
+
+    used = set(re.findall(r'"(ANTHROPIC_[A-Z_]+)"', "".join(p.read_text() for p in (root / "providers" / "anthropic").glob("*.py"))))
+    used |= {f"ANTHROPIC_{v}" for v in ("API_KEY", "ENDPOINT", "MODEL", "MODEL_ALIAS", "HTTP_PROXY", "SOCKS_PROXY")}
+    readme = (root / "README.md").read_text()
+    compose = (root / "example" / "docker-compose.anthropic.yml").read_text()
+    assert {v for v in used if v not in readme} == set()
+    assert {v for v in used if v not in compose} == set()
