@@ -485,11 +485,15 @@ def to_thinking(req: oai.ChatCompletionRequest, extra: Extras, model: str) -> tu
     return {"type": "enabled", "budget_tokens": budget}, None, budget
 
 
+_UNSUPPORTED = tuple(sorted(tables.UNSUPPORTED))
+_ONLY = tuple(tables.ONLY.items())
+
+
 def _check_policy(req: oai.ChatCompletionRequest) -> None:
-    for name in sorted(tables.UNSUPPORTED):
+    for name in _UNSUPPORTED:
         if getattr(req, name) is not None:
             raise Error(400, f"`{name}` is not supported by Anthropic.", param=name, code="unsupported_parameter")
-    for name, allowed in tables.ONLY.items():
+    for name, allowed in _ONLY:
         value = getattr(req, name)
         if value is not None and value not in allowed:
             shown = ", ".join(msgspec.json.encode(a).decode() for a in allowed)

@@ -8,6 +8,7 @@ https://platform.claude.com/docs/en/build-with-claude/adaptive-thinking (which m
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 # --- parameter policy -----------------------------------------------------------------------
@@ -102,6 +103,7 @@ _NEW_NAME = re.compile(r"^claude-([a-z]+)-(\d+)(?:-(\d{1,2}))?(?:-|$)")
 _OLD_NAME = re.compile(r"^claude-(\d+)(?:-(\d{1,2}))?-([a-z]+)")
 
 
+@lru_cache(maxsize=512)  # a handful of model names per process; several lookups per request
 def version(model: str) -> tuple[int, int] | None:
     """(major, minor) of a Claude model name; None for a name aoa cannot read (a compatible
     host's own model, say), which is then treated like the oldest family."""
