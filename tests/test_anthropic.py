@@ -279,3 +279,36 @@ def test_embeddings_are_refused(claude):
         c.embeddings.create(model=MODEL, input="x")
     assert exc.value.body["code"] == "unsupported_endpoint"
     assert fake.requests == []
+
+
+def test_bad_input_and_bad_upstreams(claude, aoa_server):
+    fake, c, _ = claude()
+    r = httpx.post(str(c.base_url) + "chat/completions", content=b'{"model": "x", "messages": [', headers={"Authorization": "Bearer k"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
+    with pytest.raises(openai.BadRequestError) as exc:
+        c.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": 7}])
+    assert exc.value.body["param"].startswith("messages")
+    r = c.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}], extra_body={"some_future_field": {"a": 1}})
+    assert r.choices[0].message.content == "echo: x"
+    fake.reply_json({"unexpected": True})
+    with pytest.raises(openai.APIStatusError) as exc:
+        c.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
+    assert exc.value.status_code == 502
+    fake.reply_sse([b"event: message_start\ndata: {not json}\n\n"])
+    with pytest.raises(openai.APIStatusError) as exc:
+        list(c.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}], stream=True))
+    assert exc.value.status_code == 502
+    # Nothing listens on the upstream port: 502.
+    from tests.support import free_port
+
+    dead = aoa_server({"AOA_TYPE": "anthropic", "ANTHROPIC_ENDPOINT": f"http://127.0.0.1:{free_port()}", "ANTHROPIC_API_KEY": KEY})
+    dc = openai.OpenAI(base_url=dead.url + "/v1", api_key="k", max_retries=0)
+    with pytest.raises(openai.APIStatusError) as exc:
+        dc.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
+    assert exc.value.status_code == 502 and KEY not in json.dumps(exc.value.body)
+
+
+def test_no_usage_chunk_without_include_usage(claude):
+    _, c, _ = claude()
+    chunks = list(c.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}], stream=True))
+    assert _collect(chunks)[4] is None and all(ch.usage is None for ch in chunks)

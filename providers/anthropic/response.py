@@ -41,7 +41,7 @@ class ContentBlock(Struct):
 
 class Message(Struct):
     id: str = ""
-    type: str = "message"
+    type: str = ""  # "message"; anything else is not an answer
     model: str = ""
     content: list[ContentBlock] = []
     stop_reason: str | None = None
@@ -107,6 +107,8 @@ def to_chat_completion(call: Call, body: bytes, answer_tool: bool) -> bytes:
     doc = _decode(body)
     if doc.type == "error" or doc.error is not None:
         raise error(502, body)
+    if doc.type != "message":
+        raise Error(502, f"Anthropic answered with a {doc.type or 'typeless'} object instead of a message.", code="upstream_invalid_json")
     text: list[str] = []
     thoughts: list[str] = []
     calls: list[oai.ToolCall] = []
