@@ -11,7 +11,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from aoa import SSEDecoder
+from gateway.sse import SSEDecoder
 from providers import anthropic, oai
 from providers.anthropic import ids, tables
 from providers.core import Call, ConfigError, Error
