@@ -517,3 +517,11 @@ def test_every_variable_is_documented():
     compose = (root / "example" / "docker-compose.anthropic.yml").read_text()
     assert {v for v in used if v not in readme} == set()
     assert {v for v in used if v not in compose} == set()
+
+
+def test_refusal_explanation_reaches_the_refusal_field():
+    body = {"id": "msg_r", "type": "message", "model": "claude-opus-4-7", "content": [], "stop_reason": "refusal", "stop_details": {"type": "refusal", "category": "cyber", "explanation": "Refused by policy."}}
+    choice = json.loads(anthropic.chat_result(S, _call(), json.dumps(body).encode()))["choices"][0]
+    assert (choice["finish_reason"], choice["message"]["refusal"], choice["message"]["content"]) == ("content_filter", "Refused by policy.", "")
+    body["stop_details"] = {"type": "refusal", "category": "bio", "explanation": None}
+    assert json.loads(anthropic.chat_result(S, _call(), json.dumps(body).encode()))["choices"][0]["message"]["refusal"] == "Refused (bio)."

@@ -39,12 +39,26 @@ class ContentBlock(Struct):
     input: Any = None
 
 
+class StopDetails(Struct, frozen=True):
+    type: str = ""
+    category: str | None = None
+    explanation: str | None = None
+
+
+def refusal_text(details: StopDetails | None) -> str | None:
+    """A refusal's explanation, for OpenAI's `refusal` field."""
+    if details is None or details.type != "refusal":
+        return None
+    return details.explanation or (f"Refused ({details.category})." if details.category else None)
+
+
 class Message(Struct):
     id: str = ""
     type: str = ""  # "message"; anything else is not an answer
     model: str = ""
     content: list[ContentBlock] = []
     stop_reason: str | None = None
+    stop_details: StopDetails | None = None
     usage: Usage | None = None
     error: Any = None  # a 200 that is really an error envelope
 
@@ -134,6 +148,7 @@ def to_chat_completion(call: Call, body: bytes, answer_tool: bool) -> bytes:
         msg.reasoning_content = "".join(thoughts)
     if calls:
         msg.tool_calls = calls
+    msg.refusal = refusal_text(doc.stop_details)
     finish = finish_reason(doc.stop_reason)
     if answer_tool and finish == "tool_calls" and not calls:
         finish = "stop"  # the answer came through the tool: for the client it is plain content

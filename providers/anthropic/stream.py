@@ -15,7 +15,7 @@ from msgspec import Struct
 from .. import oai
 from ..core import Call, Error
 from . import ids, tables
-from .response import ContentBlock, Message, Usage, carried, error, fallback_tool_id, finish_reason, merge_usage, usage
+from .response import ContentBlock, Message, StopDetails, Usage, carried, refusal_text, error, fallback_tool_id, finish_reason, merge_usage, usage
 
 
 class MessageStart(Struct, tag="message_start", tag_field="type"):
@@ -46,6 +46,7 @@ class ContentBlockStop(Struct, tag="content_block_stop", tag_field="type"):
 
 class _MessageDeltaBody(Struct, frozen=True):
     stop_reason: str | None = None
+    stop_details: StopDetails | None = None
 
 
 class MessageDelta(Struct, tag="message_delta", tag_field="type"):
@@ -213,6 +214,8 @@ class ChatStream:
         if finish == "tool_calls" and not self.tool_index:
             finish = "stop"  # only the json_answer tool was used: for the client it is content
         out = [] if self.started else self._start(Message())
+        if (refusal := refusal_text(ev.delta.stop_details)) is not None:
+            out.append(self._chunk(oai.Delta(refusal=refusal)))
         out.append(self._chunk(oai.Delta(), finish))
         return out
 
