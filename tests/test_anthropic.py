@@ -312,3 +312,18 @@ def test_no_usage_chunk_without_include_usage(claude):
     _, c, _ = claude()
     chunks = list(c.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}], stream=True))
     assert _collect(chunks)[4] is None and all(ch.usage is None for ch in chunks)
+
+
+def test_long_non_stream_requests_are_streamed_upstream_and_assembled(claude):
+    fake, c, _ = claude()
+    kw = {"model": MODEL, "tools": TOOLS, "reasoning_effort": "high", "parallel_tool_calls": False}
+    r = c.chat.completions.create(messages=[{"role": "user", "content": "weather?"}], **kw)
+    assert fake.last.json["stream"] is True and fake.last.json["max_tokens"] == 32768
+    m = r.choices[0].message
+    assert r.object == "chat.completion" and r.choices[0].finish_reason == "tool_calls" and r.id.startswith("msg_fake")
+    assert m.content == "Let me look that up." and m.reasoning_content.startswith("Thinking about")
+    assert r.usage.completion_tokens > 0
+    follow = [{"role": "user", "content": "weather?"}, m.model_dump(exclude_none=True), {"role": "tool", "tool_call_id": m.tool_calls[0].id, "content": "sunny"}]
+    assert c.chat.completions.create(messages=follow, **kw).choices[0].message.content == "echo: tool said sunny"
+    c.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}], max_tokens=21333)
+    assert "stream" not in fake.last.json

@@ -4,7 +4,9 @@ Docs: https://platform.claude.com/docs/en/api/messages , wire types as in the of
 https://github.com/anthropics/anthropic-sdk-python (`anthropic/types/`).
 
 - chat: `POST {endpoint}/v1/messages` with `x-api-key` and `anthropic-version`; streams are
-  Anthropic's named events (`message_start` … `message_stop`), translated chunk by chunk.
+  Anthropic's named events (`message_start` … `message_stop`), translated chunk by chunk. A
+  non-stream request above `tables.LONG_REQUEST_TOKENS` max_tokens is streamed upstream (as
+  Anthropic asks for long requests) and assembled by the IO layer.
 - system and developer messages → top-level `system` text blocks; consecutive turns of one role
   merged; tool results open their user turn; a leading assistant text is merged into the first
   user turn (no filler is invented).
@@ -97,7 +99,9 @@ def headers(s: Settings, key: str) -> dict[str, str]:
 def chat(s: Settings, call: Call) -> Outbound:
     req = oai.decode_chat(call.body)
     body = request.to_request(call, req, default_max_tokens=s.max_tokens, prompt_cache=s.prompt_cache)
-    return Outbound(url=s.common.endpoint + "/v1/messages", headers=headers(s, call.key), body=_encode(body), stream=call.stream)
+    if body.max_tokens > tables.LONG_REQUEST_TOKENS:
+        body.stream = True
+    return Outbound(url=s.common.endpoint + "/v1/messages", headers=headers(s, call.key), body=_encode(body), stream=bool(body.stream))
 
 
 def chat_result(s: Settings, call: Call, body: bytes) -> bytes:

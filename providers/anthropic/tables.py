@@ -95,6 +95,11 @@ ERROR_FALLBACK_STATUS = 500
 # core.Error.code values a retry policy may retry (after Retry-After when given).
 RETRY_CODES = frozenset({"overloaded_error", "rate_limit_error", "api_error", "timeout_error"})
 
+# Above this max_tokens a non-stream client is served from an upstream stream (assembled by the IO
+# layer): Anthropic's SDKs refuse non-streaming calls that may outlast 10 minutes, estimating an
+# hour per 128,000 tokens (`anthropic/_base_client.py`, `_calculate_nonstreaming_timeout`).
+LONG_REQUEST_TOKENS = 128_000 * 10 // 60
+
 # --- model families -------------------------------------------------------------------------
 
 # `claude-sonnet-4-5`, `claude-opus-4-1-20250805`, `claude-haiku-4-5`: line, major, minor.
