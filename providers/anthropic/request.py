@@ -16,114 +16,24 @@ from msgspec import Struct
 from .. import oai
 from ..core import Call, Error
 from . import ids, tables
-
-# --- wire types -----------------------------------------------------------------------------
-
-
-class A(Struct, omit_defaults=True, kw_only=True):
-    """Anthropic's convention: snake_case, absent fields omitted."""
-
-
-class Base64Source(A, tag="base64", tag_field="type"):
-    media_type: str
-    data: str
-
-
-class URLSource(A, tag="url", tag_field="type"):
-    url: str
-
-
-class PlainTextSource(A, tag="text", tag_field="type"):
-    data: str
-    media_type: str  # required by Anthropic, so no default for omit_defaults to drop
-
-
-class TextBlock(A, tag="text", tag_field="type"):
-    text: str
-    cache_control: dict[str, Any] | None = None
-
-
-class ImageBlock(A, tag="image", tag_field="type"):
-    source: Base64Source | URLSource
-    cache_control: dict[str, Any] | None = None
-
-
-class DocumentBlock(A, tag="document", tag_field="type"):
-    source: Base64Source | PlainTextSource | URLSource
-    title: str | None = None
-    cache_control: dict[str, Any] | None = None
-
-
-class ToolUseBlock(A, tag="tool_use", tag_field="type"):
-    id: str
-    name: str
-    input: dict[str, Any]
-    cache_control: dict[str, Any] | None = None
-
-
-class ToolResultBlock(A, tag="tool_result", tag_field="type"):
-    tool_use_id: str
-    content: str | list[TextBlock | ImageBlock | DocumentBlock]
-    cache_control: dict[str, Any] | None = None
-
-
-class ThinkingBlock(A, tag="thinking", tag_field="type"):
-    # No defaults, so both are always sent: an empty thinking text (display "omitted") is
-    # still part of the signed block.
-    thinking: str
-    signature: str
-
-
-class RedactedThinkingBlock(A, tag="redacted_thinking", tag_field="type"):
-    data: str
-
-
-Block = TextBlock | ImageBlock | DocumentBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock | RedactedThinkingBlock
-
-
-class MessageParam(A):
-    role: str
-    content: list[Block]
-
-
-class ToolParam(A):
-    name: str
-    input_schema: dict[str, Any]
-    description: str | None = None
-    strict: bool | None = None
-    cache_control: dict[str, Any] | None = None
-
-
-class ToolChoice(A):
-    type: str
-    name: str | None = None
-    disable_parallel_tool_use: bool | None = None
-
-
-class Metadata(A):
-    user_id: str | None = None
-
-
-class OutputConfig(A):
-    effort: str | None = None
-    format: dict[str, Any] | None = None
-
-
-class MessageCreateParams(A):
-    model: str
-    max_tokens: int
-    messages: list[MessageParam]
-    system: list[TextBlock] | None = None
-    metadata: Metadata | None = None
-    stop_sequences: list[str] | None = None
-    stream: bool | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    tools: list[ToolParam] | None = None
-    tool_choice: ToolChoice | None = None
-    thinking: dict[str, Any] | None = None
-    output_config: OutputConfig | None = None
+from .wire import (
+    Base64Source,
+    DocumentBlock,
+    ImageBlock,
+    MessageCreateParams,
+    MessageParam,
+    Metadata,
+    OutputConfig,
+    PlainTextSource,
+    RedactedThinkingBlock,
+    TextBlock,
+    ThinkingBlock,
+    ToolChoice,
+    ToolParam,
+    ToolResultBlock,
+    ToolUseBlock,
+    URLSource,
+)
 
 
 class Extras(Struct):
@@ -485,19 +395,16 @@ def to_thinking(req: oai.ChatCompletionRequest, extra: Extras, model: str) -> tu
     return {"type": "enabled", "budget_tokens": budget}, None, budget
 
 
-_UNSUPPORTED = tuple(sorted(tables.UNSUPPORTED))
-_ONLY = tuple(tables.ONLY.items())
-
-
-def _check_policy(req: oai.ChatCompletionRequest) -> None:
-    for name in _UNSUPPORTED:
-        if getattr(req, name) is not None:
-            raise Error(400, f"`{name}` is not supported by Anthropic.", param=name, code="unsupported_parameter")
-    for name, allowed in _ONLY:
-        value = getattr(req, name)
-        if value is not None and value not in allowed:
-            shown = ", ".join(msgspec.json.encode(a).decode() for a in allowed)
-            raise Error(400, f"`{name}`={msgspec.json.encode(value).decode()} is not supported by Anthropic (only {shown}).", param=name, code="unsupported_parameter")
+def _check_policy(call: Call, req: oai.ChatCompletionRequest) -> None:
+    for name in call.fields:  # only what the client sent: a few names, not the whole policy
+        if name in tables.UNSUPPORTED:
+            if getattr(req, name) is not None:
+                raise Error(400, f"`{name}` is not supported by Anthropic.", param=name, code="unsupported_parameter")
+        elif name in tables.ONLY:
+            value, allowed = getattr(req, name), tables.ONLY[name]
+            if value is not None and value not in allowed:
+                shown = ", ".join(msgspec.json.encode(a).decode() for a in allowed)
+                raise Error(400, f"`{name}`={msgspec.json.encode(value).decode()} is not supported by Anthropic (only {shown}).", param=name, code="unsupported_parameter")
     t = req.temperature
     if t is not None and not 0 <= t <= tables.TEMPERATURE_MAX:
         # OpenAI's range is 0–2, Anthropic's 0–1; rescaling would change what the client asked for.
@@ -505,7 +412,7 @@ def _check_policy(req: oai.ChatCompletionRequest) -> None:
 
 
 def to_request(call: Call, req: oai.ChatCompletionRequest, *, default_max_tokens: int = 0, prompt_cache: str = "off") -> MessageCreateParams:
-    _check_policy(req)
+    _check_policy(call, req)
     extra = extras(call)
     msg_marks, tool_marks = _cache_marks(call)
     system, messages = to_messages(call, req, msg_marks)
