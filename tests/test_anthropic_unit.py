@@ -467,6 +467,9 @@ def test_auto_cache_breakpoints():
     assert [("cache_control" in t) for t in sent["tools"]] == [False, True]
     assert [("cache_control" in b) for b in sent["messages"][-1]["content"]] == [False, True]
     assert "cache_control" not in json.dumps(sent["messages"][0])
+    # A conversation that merely talks about cache_control still gets the automatic breakpoints.
+    talk = {"messages": [{"role": "user", "content": "what is cache_control?"}]}
+    assert _sent(talk, anthropic.load_settings({"ANTHROPIC_PROMPT_CACHE": "auto"}))["messages"][0]["content"][0]["cache_control"] == {"type": "ephemeral"}
 
 
 def test_usage_counts_cache_as_prompt():

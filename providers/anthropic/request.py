@@ -116,7 +116,11 @@ def _cache_marks(call: Call) -> tuple[list[_CCMessage] | None, list[_CCTool] | N
         tools = _cc_tools_decoder.decode(call.fields["tools"]) if "tools" in call.fields else None
     except msgspec.ValidationError as exc:
         raise Error(400, f"Invalid `cache_control`: {exc}", param="cache_control", code="invalid_type") from None
-    return msgs, tools
+    marked = any(t.cache_control is not None for t in tools or ()) or any(
+        m.cache_control is not None or (isinstance(m.content, list) and any(p.cache_control is not None for p in m.content))
+        for m in msgs or ()
+    )
+    return (msgs, tools) if marked else (None, None)  # the words were only text
 
 
 def _data_url(url: str, where: str) -> tuple[str, str]:
