@@ -447,6 +447,8 @@ def test_client_cache_control_is_relayed():
             {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b", "cache_control": {"type": "ephemeral"}}]},
             {"role": "assistant", "content": "ok"},
             {"role": "user", "content": "c", "cache_control": {"type": "ephemeral"}},
+            {"role": "assistant", "tool_calls": [{"id": "toolu_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "toolu_1", "content": [{"type": "text", "text": "r", "cache_control": {"type": "ephemeral"}}]},
         ],
         "tools": [{**TOOLS[0], "cache_control": {"type": "ephemeral"}}],
     }
@@ -455,6 +457,7 @@ def test_client_cache_control_is_relayed():
     assert sent["messages"][0]["content"] == [{"type": "text", "text": "a"}, {"type": "text", "text": "b", "cache_control": {"type": "ephemeral"}}]
     assert sent["messages"][2]["content"] == [{"type": "text", "text": "c", "cache_control": {"type": "ephemeral"}}]
     assert sent["tools"][0]["cache_control"] == {"type": "ephemeral"}
+    assert sent["messages"][4]["content"][0]["cache_control"] == {"type": "ephemeral"}
     assert _sent({"messages": [{"role": "user", "content": "cache_control"}]})["messages"][0]["content"] == [{"type": "text", "text": "cache_control"}]
 
 

@@ -284,7 +284,11 @@ def to_messages(call: Call, req: oai.ChatCompletionRequest, marks: list[_CCMessa
             add("assistant", _assistant(m, i, legacy))
         elif isinstance(m, oai.ToolMessage):
             result = _tool_result(m.content, ids.tool_use_id(m.tool_call_id), where)
-            add("user", _mark([result], mark and _CCMessage(cache_control=mark.cache_control)))
+            if mark is not None:
+                # The result is one block: a mark on the message or on any of its parts is its mark.
+                parts = mark.content if isinstance(mark.content, list) else []
+                result.cache_control = mark.cache_control or next((p.cache_control for p in parts if p.cache_control), None)
+            add("user", [result])
         elif isinstance(m, oai.FunctionMessage):
             pending = legacy.get(m.name)
             if not pending:
