@@ -260,6 +260,10 @@ def _tool_result(content: str | list[oai.ContentPart] | None, use_id: str, where
     return ToolResultBlock(tool_use_id=use_id, content=_blocks(content, where))
 
 
+def _not_tool_result(block: Any) -> bool:
+    return not isinstance(block, ToolResultBlock)
+
+
 def to_messages(call: Call, req: oai.ChatCompletionRequest, marks: list[_CCMessage] | None) -> tuple[list[TextBlock], list[MessageParam]]:
     system: list[TextBlock] = []
     turns: list[MessageParam] = []
@@ -294,10 +298,11 @@ def to_messages(call: Call, req: oai.ChatCompletionRequest, marks: list[_CCMessa
             if not pending:
                 raise _bad(f"messages[{i}].name", f"function {m.name!r} answers no earlier function_call.")
             add("user", [_tool_result(m.content, pending.pop(0), where)])
-    for turn in turns:
-        # Tool results must open their user turn, before any text the user adds.
-        if turn.role == "user" and len(turn.content) > 1:
-            turn.content.sort(key=lambda b: not isinstance(b, ToolResultBlock))
+    if legacy or any(isinstance(m, oai.ToolMessage) for m in req.messages):
+        for turn in turns:
+            # Tool results must open their user turn, before any text the user adds.
+            if turn.role == "user" and len(turn.content) > 1:
+                turn.content.sort(key=_not_tool_result)
     # Anthropic wants the user to speak first; a leading assistant text (a greeting, say) is
     # merged into the first user turn rather than answered with a 400 or a filler turn.
     if turns and turns[0].role == "assistant" and not any(isinstance(b, ToolUseBlock) for b in turns[0].content):
@@ -424,9 +429,9 @@ def to_request(call: Call, req: oai.ChatCompletionRequest, *, default_max_tokens
     extra = extras(call)
     msg_marks, tool_marks = _cache_marks(call)
     system, messages = to_messages(call, req, msg_marks)
-    tools = to_tools(req, call.model, tool_marks)
-    fmt, answer = to_answer(req, call.model)
-    choice = to_tool_choice(req, bool(tools))
+    tools = to_tools(req, call.model, tool_marks) if req.tools or req.functions else []
+    fmt, answer = to_answer(req, call.model) if req.response_format is not None else (None, None)
+    choice = to_tool_choice(req, bool(tools)) if tools or req.tool_choice is not None or req.function_call is not None else None
     if answer is not None:
         if any(t.name == ANSWER_TOOL for t in tools):
             raise _bad("tools", f"the tool name {ANSWER_TOOL!r} is reserved for response_format on this model.")
