@@ -326,7 +326,7 @@ def test_tool_result_with_an_image_is_refused_not_dropped():
         b'{"role":"tool","tool_call_id":"call_1","content":[{"type":"text","text":"ok"},'
         b'{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]}'
     ).messages
-    call = _g.Call(id="chatcmpl-1", created=1, model="m", client_model="m", key="")
+    call = Call(id="chatcmpl-1", created=1, model="m", client_model="m", key="")
     with _pytest.raises(_Error) as info:
         _g.to_contents(call, messages)
     assert info.value.status == 400 and info.value.param == "messages[2].content[1]"

@@ -1,0 +1,315 @@
+"""Gemini request translation: OpenAI chat request → GenerateContentRequest."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import msgspec
+from msgspec import Struct
+
+from .. import oai
+from ..core import Call, Error, Media, NeedMedia, Outbound
+from .endpoint import Settings, base, headers, model_path
+from .ids import gemini_id_of, signature_of
+from .tables import (
+    AUDIO_MIME,
+    EXTENSION_MIME,
+    FILES_API_PREFIX,
+    HARM_CATEGORIES,
+    NEUTRAL,
+    REASONING_BUDGET,
+    TOOL_CHOICE_MODE,
+    UNSUPPORTED,
+)
+from .wire import (
+    Blob,
+    Content,
+    FileData,
+    FunctionCall,
+    FunctionCallingConfig,
+    FunctionDeclaration,
+    FunctionResponse,
+    GenerateContentRequest,
+    GenerationConfig,
+    Part,
+    SafetySetting,
+    ThinkingConfig,
+    Tool,
+    ToolConfig,
+    encode,
+)
+
+
+def _unsupported(where: str, what: str) -> Error:
+    return Error(400, f"`{where}`: {what} cannot be sent to Gemini.", param=where, code="unsupported_content")
+
+
+def _data_url(url: str, where: str) -> Blob:
+    head, comma, data = url.partition(",")
+    if not comma or not head.endswith(";base64"):
+        raise Error(400, f"`{where}`: data URLs must be base64 (data:<mime>;base64,...).", param=where, code="invalid_value")
+    return Blob(mime_type=head[5:-7] or "application/octet-stream", data=data)
+
+
+def _extension_mime(name: str) -> str | None:
+    tail = name.rsplit("/", 1)[-1].split("?", 1)[0]
+    return EXTENSION_MIME.get(tail.rsplit(".", 1)[-1].lower()) if "." in tail else None
+
+
+def _image(url: str, call: Call, where: str, need: list[str]) -> Part | None:
+    if url.startswith("data:"):
+        return Part(inline_data=_data_url(url, where))
+    if url.startswith("gs://") or (url.startswith(FILES_API_PREFIX) and "/files/" in url):
+        return Part(file_data=FileData(file_uri=url, mime_type=_extension_mime(url)))
+    if url.startswith(("http://", "https://")):
+        media: Media | None = call.media.get(url)
+        if media is None:
+            need.append(url)
+            return None
+        return Part(inline_data=Blob(mime_type=media.mime, data=base64.b64encode(media.data).decode()))
+    raise Error(400, f"`{where}`: image URLs must be data:, http(s):// or gs:// URLs.", param=where, code="invalid_image_url")
+
+
+def _file(f: oai.FileData, where: str) -> Part:
+    if f.file_id is not None:
+        raise Error(400, f"`{where}`: file_id cannot be resolved for Gemini; send file_data.", param=where, code="unsupported_content")
+    if not f.file_data:
+        raise Error(400, f"`{where}`: file part without file_data.", param=where, code="invalid_value")
+    if f.file_data.startswith("data:"):
+        return Part(inline_data=_data_url(f.file_data, where))
+    mime = _extension_mime(f.filename or "")
+    if mime is None:
+        raise Error(400, f"`{where}`: send file_data as a data: URL so its type is known.", param=where, code="invalid_value")
+    return Part(inline_data=Blob(mime_type=mime, data=f.file_data))
+
+
+def _parts(content: str | list[oai.ContentPart] | None, call: Call, where: str, need: list[str]) -> list[Part]:
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [Part(text=content)] if content else []
+    out: list[Part] = []
+    for j, p in enumerate(content):
+        at = f"{where}[{j}]"
+        if isinstance(p, oai.TextPart):
+            out.append(Part(text=p.text))
+        elif isinstance(p, oai.ImagePart):
+            part = _image(p.image_url.url, call, at, need)
+            if part is not None:
+                out.append(part)
+        elif isinstance(p, oai.AudioPart):
+            mime = AUDIO_MIME.get(p.input_audio.format)
+            if mime is None:
+                raise Error(400, f"`{at}`: audio format {p.input_audio.format!r} is not one of wav, mp3.", param=at, code="invalid_value")
+            out.append(Part(inline_data=Blob(mime_type=mime, data=p.input_audio.data)))
+        elif isinstance(p, oai.FilePart):
+            out.append(_file(p.file, at))
+        elif isinstance(p, oai.RefusalPart):
+            out.append(Part(text=p.refusal))
+        else:
+            raise _unsupported(at, f"{type(p).__name__} parts")
+    return out
+
+
+def _args(arguments: str, where: str) -> dict[str, Any]:
+    try:
+        value = msgspec.json.decode(arguments or "{}")
+    except msgspec.DecodeError:
+        raise Error(400, f"`{where}` is not valid JSON.", param=where, code="invalid_value") from None
+    if not isinstance(value, dict):
+        raise Error(400, f"`{where}` must be a JSON object.", param=where, code="invalid_value")
+    return value
+
+
+def _response(content: str | list[oai.ContentPart] | None, at: str) -> dict[str, Any]:
+    """A tool result → functionResponse.response, which must be an object."""
+    for j, part in enumerate(content if isinstance(content, list) else ()):
+        if not isinstance(part, oai.TextPart):
+            where = f"{at}.content[{j}]"
+            raise Error(400, f"`{where}`: a tool result can only hold text for Gemini.", param=where, code="unsupported_content")
+    text = oai.text_of(content)
+    try:
+        value = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return {"result": text}
+    return value if isinstance(value, dict) else {"result": value}
+
+
+def to_contents(call: Call, messages: list[oai.Message]) -> tuple[list[Content], Content | None]:
+    system: list[Part] = []
+    contents: list[Content] = []
+    names: dict[str, str] = {}  # tool call id → function name, for functionResponse.name
+    need: list[str] = []
+
+    def add(role: str, parts: list[Part]) -> None:
+        if not parts:
+            return
+        if contents and contents[-1].role == role:
+            contents[-1].parts = [*(contents[-1].parts or []), *parts]
+        else:
+            contents.append(Content(role=role, parts=parts))
+
+    for i, m in enumerate(messages):
+        where = f"messages[{i}].content"
+        if isinstance(m, (oai.SystemMessage, oai.DeveloperMessage)):
+            system += _parts(m.content, call, where, need)
+        elif isinstance(m, oai.UserMessage):
+            add("user", _parts(m.content, call, where, need))
+        elif isinstance(m, oai.AssistantMessage):
+            parts = _parts(m.content, call, where, need)
+            for k, tc in enumerate(m.tool_calls or ()):
+                at = f"messages[{i}].tool_calls[{k}].function.arguments"
+                names[tc.id] = tc.function.name
+                parts.append(Part(
+                    function_call=FunctionCall(name=tc.function.name, args=_args(tc.function.arguments, at), id=gemini_id_of(tc.id)),
+                    thought_signature=signature_of(tc.id),
+                ))
+            if m.function_call is not None:
+                at = f"messages[{i}].function_call.arguments"
+                parts.append(Part(function_call=FunctionCall(name=m.function_call.name, args=_args(m.function_call.arguments, at))))
+            add("model", parts)
+        elif isinstance(m, oai.ToolMessage):
+            name = names.get(m.tool_call_id)
+            if name is None:
+                at = f"messages[{i}].tool_call_id"
+                raise Error(400, f"`{at}` {m.tool_call_id!r} matches no earlier assistant tool call; Gemini needs the function's name.", param=at, code="invalid_value")
+            response = FunctionResponse(name=name, response=_response(m.content, f"messages[{i}]"), id=gemini_id_of(m.tool_call_id))
+            add("user", [Part(function_response=response)])
+        elif isinstance(m, oai.FunctionMessage):
+            add("user", [Part(function_response=FunctionResponse(name=m.name, response=_response(m.content, f"messages[{i}]")))])
+    if need:
+        raise NeedMedia(need)
+    # Gemini wants the user to speak first; a leading assistant text (a greeting, say) is
+    # merged into the first user turn rather than answered with a 400 or a filler turn.
+    if contents and contents[0].role == "model" and not any(p.function_call for p in contents[0].parts or ()):
+        lead = contents.pop(0)
+        if contents:
+            contents[0].parts = [*(lead.parts or []), *(contents[0].parts or [])]
+        else:
+            contents.insert(0, Content(role="user", parts=lead.parts))
+    if not contents:
+        raise Error(400, "`messages` needs at least one user, assistant or tool message for Gemini.", param="messages", code="invalid_value")
+    return contents, (Content(parts=system) if system else None)
+
+
+def to_tools(req: oai.ChatCompletionRequest) -> list[Tool] | None:
+    decls: list[FunctionDeclaration] = []
+    for i, t in enumerate(req.tools or ()):
+        if t.type != "function" or t.function is None:
+            raise Error(400, f"`tools[{i}]`: only function tools can be sent to Gemini (got {t.type!r}).", param=f"tools[{i}]", code="unsupported_parameter")
+        decls.append(FunctionDeclaration(name=t.function.name, description=t.function.description, parameters_json_schema=t.function.parameters))
+    for f in req.functions or ():
+        decls.append(FunctionDeclaration(name=f.name, description=f.description, parameters_json_schema=f.parameters))
+    return [Tool(function_declarations=decls)] if decls else None
+
+
+def to_tool_config(req: oai.ChatCompletionRequest) -> ToolConfig | None:
+    choice, param = (req.tool_choice, "tool_choice") if req.tool_choice is not None else (req.function_call, "function_call")
+    if choice is None:
+        return None
+    if isinstance(choice, str):
+        mode = TOOL_CHOICE_MODE.get(choice)
+        if mode is None:
+            raise Error(400, f"`{param}`={choice!r} is not one of none, auto, required.", param=param, code="invalid_value")
+        return ToolConfig(function_calling_config=FunctionCallingConfig(mode=mode))
+    if isinstance(choice, oai.NamedToolChoice):
+        if choice.type != "function" or choice.function is None:
+            raise Error(400, f"`{param}` of type {choice.type!r} cannot be sent to Gemini.", param=param, code="unsupported_parameter")
+        name = choice.function.name
+    else:
+        name = choice.name
+    return ToolConfig(function_calling_config=FunctionCallingConfig(mode="ANY", allowed_function_names=[name]))
+
+
+class Extras(Struct):
+    """Gemini settings OpenAI has no name for, accepted as top-level request fields (the names
+    other OpenAI-compatible vendors use for them, e.g. DashScope)."""
+
+    top_k: int | None = None
+    # Tokens of thinking: 0 off, -1 the model decides; wins over reasoning_effort.
+    thinking_budget: int | None = None
+
+
+_extras_decoder = msgspec.json.Decoder(Extras)
+
+
+def extras(call: Call) -> Extras:
+    # Only the two top-level values are decoded: the body (images included) was split once already.
+    picked = {name: call.fields[name] for name in Extras.__struct_fields__ if name in call.fields}
+    if not picked:
+        return Extras()
+    try:
+        return _extras_decoder.decode(msgspec.json.encode(picked))
+    except msgspec.ValidationError as exc:
+        path = str(exc).rpartition("at `$.")[2].rstrip("`") or "body"
+        raise Error(400, f"`{path}` must be a whole number.", param=path, code="invalid_type") from None
+
+
+def _thinking(effort: str | None, budget: int | None = None) -> ThinkingConfig | None:
+    if budget is not None:
+        return ThinkingConfig(thinking_budget=budget, include_thoughts=True if budget else None)
+    if effort is None:
+        return None
+    if effort not in REASONING_BUDGET:
+        raise Error(400, f"`reasoning_effort`={effort!r} is not one of {', '.join(REASONING_BUDGET)}.", param="reasoning_effort", code="invalid_value")
+    budget = REASONING_BUDGET[effort]
+    return ThinkingConfig(thinking_budget=budget, include_thoughts=True if budget else None)
+
+
+def to_generation_config(req: oai.ChatCompletionRequest, extra: Extras = Extras()) -> GenerationConfig | None:
+    mime = schema = None
+    rf = req.response_format
+    if isinstance(rf, oai.ResponseFormatJSONObject):
+        mime = "application/json"
+    elif isinstance(rf, oai.ResponseFormatJSONSchema):
+        # No schema: plain JSON mode (an empty responseJsonSchema is not the same request).
+        mime, schema = "application/json", rf.json_schema.schema_
+    config = GenerationConfig(
+        temperature=req.temperature,
+        top_p=req.top_p,
+        top_k=extra.top_k,
+        candidate_count=req.n,
+        max_output_tokens=req.max_completion_tokens if req.max_completion_tokens is not None else req.max_tokens,
+        stop_sequences=oai.stop_list(req.stop),
+        seed=req.seed,
+        presence_penalty=req.presence_penalty,
+        frequency_penalty=req.frequency_penalty,
+        response_logprobs=req.logprobs,
+        logprobs=req.top_logprobs,
+        response_mime_type=mime,
+        response_json_schema=schema,
+        thinking_config=_thinking(req.reasoning_effort, extra.thinking_budget),
+    )
+    return None if config == GenerationConfig() else config
+
+
+def _check_policy(req: oai.ChatCompletionRequest) -> None:
+    for name in sorted(UNSUPPORTED):
+        value = getattr(req, name)
+        if value is not None and value != NEUTRAL.get(name, object()):
+            raise Error(400, f"`{name}` is not supported by Gemini.", param=name, code="unsupported_parameter")
+
+
+def to_request(s: Settings, call: Call, req: oai.ChatCompletionRequest) -> GenerateContentRequest:
+    _check_policy(req)
+    contents, system = to_contents(call, req.messages)
+    safety = [SafetySetting(category=c, threshold=s.safety) for c in HARM_CATEGORIES] if s.safety else None
+    return GenerateContentRequest(
+        contents=contents,
+        system_instruction=system,
+        tools=to_tools(req),
+        tool_config=to_tool_config(req),
+        safety_settings=safety,
+        generation_config=to_generation_config(req, extras(call)),
+    )
+
+
+def chat(s: Settings, call: Call) -> Outbound:
+    req = oai.decode_chat(call.body)
+    body = to_request(s, call, req)
+    op = ":streamGenerateContent?alt=sse" if call.stream else ":generateContent"
+    url = f"{base(s)}/{model_path(call.model)}{op}"
+    return Outbound(url=url, headers=headers(call.key), body=encode(body), stream=call.stream)
+
+
