@@ -11,20 +11,26 @@ https://github.com/googleapis/python-genai (`google/genai/types.py`).
   conversation to open with a user turn: a leading assistant text is merged into the first
   user turn (no filler text is invented).
 - images: data: URLs are inlined; http(s) URLs are fetched by the IO layer and inlined;
-  `gs://` and Gemini Files API URIs go as `fileData`. `input_audio` and `file` parts with
-  inline data are inlined; `file_id` parts cannot be resolved (400).
+  `gs://` and Gemini Files API URIs go as `fileData`. `input_audio` is inlined; `file` parts
+  (documents Gemini reads, by MIME type) from data:, base64, fetched http(s) or gs:// URIs;
+  `video_url` parts as fileData (gs://, Files API, YouTube) or inlined; `file_id` parts cannot
+  be resolved (400), nor zip/Office files.
 - tools: function tools → `functionDeclarations` with `parametersJsonSchema` (JSON Schema as
   sent). Tool results → `functionResponse`, its `name` recovered from the assistant tool call
   with the same id; a result that is not a JSON object is wrapped as `{"result": <value or
   text>}` (Gemini wants an object). Thought signatures ride inside the tool call id (see
-  `tool_call_id`). Legacy `functions` requests are answered with `tool_calls` too: a
+  `tool_call_id`); a text part's signature rides in `extra_content.google.thought_signature`.
+  On Gemini 3, a model step whose first call carries no signature (a foreign call) gets
+  Google's documented stand-in (`FOREIGN_SIGNATURE`). Legacy `functions` requests are answered with `tool_calls` too: a
   `function_call` has no id to carry the signature.
-- `reasoning_effort` → `thinkingConfig` (REASONING_BUDGET); thoughts come back as
-  `reasoning_content`. Gemini's own `top_k` and `thinking_budget` (0 off, -1 dynamic; wins over
-  reasoning_effort) are accepted as top-level request fields (`Extras`).
-- embeddings: `:batchEmbedContents`, 100 texts per call. Models: `GET {ver}/models`, paged.
+- `reasoning_effort` → `thinkingConfig`: a level on Gemini 3, a budget on 2.5, per model family
+  (`MODEL_FAMILIES`); thoughts come back as `reasoning_content`. Gemini's own `top_k`,
+  `thinking_budget` and `thinking_level` (win over reasoning_effort) are accepted as top-level
+  request fields (`Extras`).
+- embeddings: `:batchEmbedContents`, 100 texts per call, `task_type`/`title` extras; vectors
+  below the model's native size are scaled to unit length. Models: `GET {ver}/models`, paged.
 Ignored (no effect on the answer): user, metadata, store, service_tier, prompt cache keys,
-safety_identifier, parallel_tool_calls (Gemini decides how many calls to make).
+safety_identifier, parallel_tool_calls (Gemini has no switch; `false` is not honoured).
 Not supported (400 naming the field): logit_bias, audio output, modalities other than text,
 prediction, web_search_options, verbosity, non-function tools, `file_id` parts.
 
@@ -35,7 +41,7 @@ only), `wire` (Gemini's types), `ids` (tool call ids carrying thought signatures
 
 from __future__ import annotations
 
-from .embed import embeddings, embeddings_result, models, models_result
+from .embed import EmbedExtras, embed_extras, embeddings, embeddings_result, models, models_result, needs_normalising, normalised
 from .endpoint import (
     API_VERSIONS,
     DEFAULT_ENDPOINT,
@@ -48,24 +54,35 @@ from .endpoint import (
 )
 from .ids import ID_MARK, SIGNATURE_MARK, gemini_id_of, signature_of, tool_call_id
 from .request import Extras, chat, extras, to_contents, to_generation_config, to_request, to_tool_config, to_tools
-from .response import chat_result, error, finish_reason, logprobs, usage
+from .response import chat_result, error, extra_content, finish_reason, logprobs, usage
 from .stream import ChatStream
 from .tables import (
     AUDIO_MIME,
     EMBED_BATCH,
+    EMBED_NATIVE_SIZE,
     EXTENSION_MIME,
+    FAMILY_FALLBACK,
+    FILE_MIME_PREFIXES,
     FINISH_FALLBACK,
     FINISH_REASON,
+    FOREIGN_SIGNATURE,
     HARM_CATEGORIES,
     IGNORED,
     MAPPED,
+    MODEL_FAMILIES,
     MODELS_PAGE_SIZE,
     NEUTRAL,
     REASONING_BUDGET,
+    REASONING_EFFORTS,
+    RETRY_CODES,
     ROLE,
     SAFETY_THRESHOLDS,
+    TASK_TYPES,
     TOOL_CHOICE_MODE,
     UNSUPPORTED,
+    YOUTUBE_PREFIXES,
+    Family,
+    family,
 )
 from .wire import *  # noqa: F403 - Gemini's types are part of this provider's surface
 from .wire import __all__ as _wire_names
@@ -78,5 +95,8 @@ __all__ = [
     "chat_result", "embeddings", "embeddings_result", "error", "extras", "finish_reason",
     "gemini_id_of", "headers", "load_settings", "logprobs", "model_path", "models", "models_result",
     "signature_of", "to_contents", "to_generation_config", "to_request", "to_tool_config", "to_tools",
-    "tool_call_id", "usage", *_wire_names,
+    "tool_call_id", "usage", "EMBED_NATIVE_SIZE", "FAMILY_FALLBACK", "FILE_MIME_PREFIXES",
+    "FOREIGN_SIGNATURE", "MODEL_FAMILIES", "REASONING_EFFORTS", "RETRY_CODES", "TASK_TYPES",
+    "YOUTUBE_PREFIXES", "EmbedExtras", "Family", "embed_extras", "extra_content", "family",
+    "needs_normalising", "normalised", *_wire_names,
 ]

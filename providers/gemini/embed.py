@@ -2,25 +2,64 @@
 
 from __future__ import annotations
 
+import math
 from urllib.parse import quote
 
 import msgspec
+from msgspec import Struct
 
 from .. import oai
 from ..core import Call, Error, Outbound
 from .endpoint import Settings, base, headers, model_path
-from .tables import EMBED_BATCH, MODELS_PAGE_SIZE
+from .tables import EMBED_BATCH, EMBED_NATIVE_SIZE, MODELS_PAGE_SIZE, TASK_TYPES
 from .wire import BatchEmbedContentsRequest, Content, EmbedContentRequest, Part, embed_decoder, encode, models_decoder
+
+class EmbedExtras(Struct):
+    """Gemini's embedding options as top-level request fields (the openai SDK's `extra_body`)."""
+
+    task_type: str | None = None  # RETRIEVAL_QUERY, RETRIEVAL_DOCUMENT, … (TASK_TYPES), any case
+    title: str | None = None  # only with RETRIEVAL_DOCUMENT, as Google documents it
+
+
+_embed_extras_decoder = msgspec.json.Decoder(EmbedExtras)
+
+
+def embed_extras(call: Call) -> EmbedExtras:
+    picked = {name: call.fields[name] for name in EmbedExtras.__struct_fields__ if name in call.fields}
+    if not picked:
+        return EmbedExtras()
+    try:
+        extra = _embed_extras_decoder.decode(msgspec.json.encode(picked))
+    except msgspec.ValidationError as exc:
+        path = str(exc).rpartition("at `$.")[2].rstrip("`") or "body"
+        raise Error(400, f"`{path}` must be a string.", param=path, code="invalid_type") from None
+    if extra.task_type is not None:
+        extra.task_type = extra.task_type.strip().upper()
+        if extra.task_type not in TASK_TYPES:
+            raise Error(400, f"`task_type` must be one of {', '.join(sorted(TASK_TYPES))}.", param="task_type", code="invalid_value")
+    if extra.title is not None and extra.task_type != "RETRIEVAL_DOCUMENT":
+        raise Error(400, "`title` is only accepted with task_type RETRIEVAL_DOCUMENT.", param="title", code="invalid_value")
+    return extra
+
 
 def embeddings(s: Settings, call: Call) -> list[Outbound]:
     req = oai.decode_embedding(call.body)
     texts = oai.embedding_inputs(req)
+    if req.dimensions is not None and req.dimensions < 1:
+        raise Error(400, "`dimensions` must be at least 1.", param="dimensions", code="invalid_value")
+    extra = embed_extras(call)
     name = model_path(call.model)
     url = f"{base(s)}/{name}:batchEmbedContents"
     outs = []
     for i in range(0, len(texts), EMBED_BATCH):
         batch = BatchEmbedContentsRequest(requests=[
-            EmbedContentRequest(model=name, content=Content(parts=[Part(text=t)]), output_dimensionality=req.dimensions)
+            EmbedContentRequest(
+                model=name,
+                content=Content(parts=[Part(text=t)]),
+                task_type=extra.task_type,
+                title=extra.title,
+                output_dimensionality=req.dimensions,
+            )
             for t in texts[i : i + EMBED_BATCH]
         ])
         outs.append(Outbound(url=url, headers=headers(call.key), body=encode(batch)))
@@ -43,7 +82,24 @@ def embeddings_result(s: Settings, call: Call, bodies: list[bytes]) -> bytes:
     expected = len(oai.embedding_inputs(req))
     if len(vectors) != expected:
         raise Error(502, f"Gemini returned {len(vectors)} embeddings for {expected} texts.", code="upstream_invalid_json")
+    if needs_normalising(call.model, req.dimensions):
+        vectors = [normalised(v) for v in vectors]
     return oai.embedding_list(vectors, call.model, tokens, req.encoding_format)
+
+
+def needs_normalising(model: str, dimensions: int | None) -> bool:
+    """Google returns unit vectors only at the model's full size; OpenAI clients take the dot
+    product as the cosine, so shorter vectors are scaled to unit length. A model the table does
+    not know is normalised whenever `dimensions` is given (a unit vector stays one)."""
+    if dimensions is None:
+        return False
+    native = EMBED_NATIVE_SIZE.get(model.rsplit("/", 1)[-1])
+    return native is None or dimensions < native
+
+
+def normalised(v: list[float]) -> list[float]:
+    norm = math.sqrt(math.fsum(x * x for x in v))
+    return [x / norm for x in v] if norm > 0 else v
 
 
 def models(s: Settings, call: Call, page: str | None) -> Outbound | None:

@@ -15,12 +15,16 @@ from .ids import gemini_id_of, signature_of
 from .tables import (
     AUDIO_MIME,
     EXTENSION_MIME,
+    FILE_MIME_PREFIXES,
     FILES_API_PREFIX,
     HARM_CATEGORIES,
+    FOREIGN_SIGNATURE,
     NEUTRAL,
-    REASONING_BUDGET,
+    REASONING_EFFORTS,
     TOOL_CHOICE_MODE,
     UNSUPPORTED,
+    YOUTUBE_PREFIXES,
+    family,
 )
 from .wire import (
     Blob,
@@ -57,31 +61,84 @@ def _extension_mime(name: str) -> str | None:
     return EXTENSION_MIME.get(tail.rsplit(".", 1)[-1].lower()) if "." in tail else None
 
 
+def _fetched(url: str, call: Call, need: list[str]) -> Media | None:
+    """An http(s) URL the IO layer fetches (guarded: size cap, timeout, no private addresses)."""
+    media: Media | None = call.media.get(url)
+    if media is None:
+        need.append(url)
+    return media
+
+
+def _inline(media: Media) -> Part:
+    return Part(inline_data=Blob(mime_type=media.mime, data=base64.b64encode(media.data).decode()))
+
+
+def _google_file(url: str) -> bool:
+    return url.startswith("gs://") or (url.startswith(FILES_API_PREFIX) and "/files/" in url)
+
+
 def _image(url: str, call: Call, where: str, need: list[str]) -> Part | None:
     if url.startswith("data:"):
         return Part(inline_data=_data_url(url, where))
-    if url.startswith("gs://") or (url.startswith(FILES_API_PREFIX) and "/files/" in url):
+    if _google_file(url):
         return Part(file_data=FileData(file_uri=url, mime_type=_extension_mime(url)))
     if url.startswith(("http://", "https://")):
-        media: Media | None = call.media.get(url)
-        if media is None:
-            need.append(url)
-            return None
-        return Part(inline_data=Blob(mime_type=media.mime, data=base64.b64encode(media.data).decode()))
+        media = _fetched(url, call, need)
+        return None if media is None else _inline(media)
     raise Error(400, f"`{where}`: image URLs must be data:, http(s):// or gs:// URLs.", param=where, code="invalid_image_url")
 
 
-def _file(f: oai.FileData, where: str) -> Part:
+def _video(url: str, call: Call, where: str, need: list[str]) -> Part | None:
+    """Storage and YouTube links go as fileData (Gemini reads them); other https videos are
+    fetched and inlined, as Gemini cannot fetch arbitrary URLs itself."""
+    if url.startswith("data:"):
+        return Part(inline_data=_checked(_data_url(url, where), where, "video/"))
+    if _google_file(url):
+        return Part(file_data=FileData(file_uri=url, mime_type=_extension_mime(url) or "video/mp4"))
+    if url.startswith(YOUTUBE_PREFIXES):
+        return Part(file_data=FileData(file_uri=url))
+    if url.startswith(("http://", "https://")):
+        media = _fetched(url, call, need)
+        if media is None:
+            return None
+        mime = media.mime if media.mime.startswith("video/") else _extension_mime(url) or media.mime
+        return Part(inline_data=_checked(Blob(mime_type=mime, data=base64.b64encode(media.data).decode()), where, "video/"))
+    raise Error(400, f"`{where}`: video URLs must be data:, http(s):// or gs:// URLs.", param=where, code="invalid_value")
+
+
+def _checked(blob: Blob, where: str, prefixes: str | tuple[str, ...] = FILE_MIME_PREFIXES) -> Blob:
+    if not blob.mime_type.lower().startswith(prefixes):
+        raise Error(400, f"`{where}`: files of type {blob.mime_type[:80]!r} cannot be sent to Gemini.", param=where, code="unsupported_content")
+    return blob
+
+
+def _file(f: oai.FileData, call: Call, where: str, need: list[str]) -> Part | None:
+    """A `file` part: a PDF or other document (or media) Gemini reads, from a data: URL, raw base64
+    with a filename, an http(s) URL (fetched and inlined) or a gs:// / Files API URI."""
     if f.file_id is not None:
         raise Error(400, f"`{where}`: file_id cannot be resolved for Gemini; send file_data.", param=where, code="unsupported_content")
-    if not f.file_data:
+    data = f.file_data
+    if not data:
         raise Error(400, f"`{where}`: file part without file_data.", param=where, code="invalid_value")
-    if f.file_data.startswith("data:"):
-        return Part(inline_data=_data_url(f.file_data, where))
-    mime = _extension_mime(f.filename or "")
-    if mime is None:
+    if data.startswith("data:"):
+        return Part(inline_data=_checked(_data_url(data, where), where))
+    named = _extension_mime(f.filename or "")
+    if _google_file(data):
+        mime = named or _extension_mime(data)
+        if mime is None:
+            raise Error(400, f"`{where}`: name the file (filename with an extension) so Gemini knows its type.", param=where, code="invalid_value")
+        _checked(Blob(mime_type=mime, data=""), where)
+        return Part(file_data=FileData(file_uri=data, mime_type=mime))
+    if data.startswith(("http://", "https://")):
+        media = _fetched(data, call, need)
+        if media is None:
+            return None
+        # Servers often say octet-stream for PDFs; the file's name is the better witness then.
+        mime = media.mime if media.mime != "application/octet-stream" else named or _extension_mime(data) or media.mime
+        return Part(inline_data=_checked(Blob(mime_type=mime, data=base64.b64encode(media.data).decode()), where))
+    if named is None:
         raise Error(400, f"`{where}`: send file_data as a data: URL so its type is known.", param=where, code="invalid_value")
-    return Part(inline_data=Blob(mime_type=mime, data=f.file_data))
+    return Part(inline_data=_checked(Blob(mime_type=named, data=data), where))
 
 
 def _parts(content: str | list[oai.ContentPart] | None, call: Call, where: str, need: list[str]) -> list[Part]:
@@ -92,23 +149,26 @@ def _parts(content: str | list[oai.ContentPart] | None, call: Call, where: str, 
     out: list[Part] = []
     for j, p in enumerate(content):
         at = f"{where}[{j}]"
+        part: Part | None
         if isinstance(p, oai.TextPart):
-            out.append(Part(text=p.text))
+            part = Part(text=p.text)
         elif isinstance(p, oai.ImagePart):
             part = _image(p.image_url.url, call, at, need)
-            if part is not None:
-                out.append(part)
         elif isinstance(p, oai.AudioPart):
             mime = AUDIO_MIME.get(p.input_audio.format)
             if mime is None:
-                raise Error(400, f"`{at}`: audio format {p.input_audio.format!r} is not one of wav, mp3.", param=at, code="invalid_value")
-            out.append(Part(inline_data=Blob(mime_type=mime, data=p.input_audio.data)))
+                raise Error(400, f"`{at}`: audio format {p.input_audio.format!r} is not one of {', '.join(AUDIO_MIME)}.", param=at, code="invalid_value")
+            part = Part(inline_data=Blob(mime_type=mime, data=p.input_audio.data))
         elif isinstance(p, oai.FilePart):
-            out.append(_file(p.file, at))
+            part = _file(p.file, call, at, need)
+        elif isinstance(p, oai.VideoPart):
+            part = _video(p.video_url.url, call, at, need)
         elif isinstance(p, oai.RefusalPart):
-            out.append(Part(text=p.refusal))
+            part = Part(text=p.refusal)
         else:
             raise _unsupported(at, f"{type(p).__name__} parts")
+        if part is not None:
+            out.append(part)
     return out
 
 
@@ -158,6 +218,10 @@ def to_contents(call: Call, messages: list[oai.Message]) -> tuple[list[Content],
             add("user", _parts(m.content, call, where, need))
         elif isinstance(m, oai.AssistantMessage):
             parts = _parts(m.content, call, where, need)
+            if (sig := _text_signature(m)) is not None:
+                texts = [p for p in parts if p.text is not None]
+                if texts:  # Gemini attaches it to the last part of the text it signed
+                    texts[-1].thought_signature = sig
             for k, tc in enumerate(m.tool_calls or ()):
                 at = f"messages[{i}].tool_calls[{k}].function.arguments"
                 names[tc.id] = tc.function.name
@@ -190,7 +254,29 @@ def to_contents(call: Call, messages: list[oai.Message]) -> tuple[list[Content],
             contents.insert(0, Content(role="user", parts=lead.parts))
     if not contents:
         raise Error(400, "`messages` needs at least one user, assistant or tool message for Gemini.", param="messages", code="invalid_value")
+    if family(call.model).signed_calls:
+        _sign_foreign_calls(contents)
     return contents, (Content(parts=system) if system else None)
+
+
+def _text_signature(m: oai.AssistantMessage) -> str | None:
+    """A text part's signature, echoed back where aoa put it: `extra_content.google.thought_signature`
+    (the name Google's own OpenAI-compatible endpoint uses)."""
+    google = (m.extra_content or {}).get("google")
+    sig = google.get("thought_signature") if isinstance(google, dict) else None
+    return sig if isinstance(sig, str) and sig else None
+
+
+def _sign_foreign_calls(contents: list[Content]) -> None:
+    """Gemini 3 refuses a model turn whose first functionCall has no thoughtSignature; calls it
+    did not produce (another model's history, few-shot examples, client-minted ids) get Google's
+    documented stand-in. Later calls in a turn are unsigned by design (parallel calls)."""
+    for content in contents:
+        if content.role != "model":
+            continue
+        first = next((p for p in content.parts or () if p.function_call is not None), None)
+        if first is not None and first.thought_signature is None:
+            first.thought_signature = FOREIGN_SIGNATURE
 
 
 def to_tools(req: oai.ChatCompletionRequest) -> list[Tool] | None:
@@ -229,13 +315,17 @@ class Extras(Struct):
     top_k: int | None = None
     # Tokens of thinking: 0 off, -1 the model decides; wins over reasoning_effort.
     thinking_budget: int | None = None
+    # Gemini 3's own level (`minimal`, `low`, `medium`, `high`, any case); wins over
+    # reasoning_effort. Gemini refuses a level and a budget together, so does aoa.
+    thinking_level: str | None = None
 
 
 _extras_decoder = msgspec.json.Decoder(Extras)
+_EXTRA_TYPE = {"top_k": "a whole number", "thinking_budget": "a whole number", "thinking_level": "a string"}
 
 
 def extras(call: Call) -> Extras:
-    # Only the two top-level values are decoded: the body (images included) was split once already.
+    # Only these top-level values are decoded: the body (images included) was split once already.
     picked = {name: call.fields[name] for name in Extras.__struct_fields__ if name in call.fields}
     if not picked:
         return Extras()
@@ -243,21 +333,34 @@ def extras(call: Call) -> Extras:
         return _extras_decoder.decode(msgspec.json.encode(picked))
     except msgspec.ValidationError as exc:
         path = str(exc).rpartition("at `$.")[2].rstrip("`") or "body"
-        raise Error(400, f"`{path}` must be a whole number.", param=path, code="invalid_type") from None
+        raise Error(400, f"`{path}` must be {_EXTRA_TYPE.get(path, 'valid')}.", param=path, code="invalid_type") from None
 
 
-def _thinking(effort: str | None, budget: int | None = None) -> ThinkingConfig | None:
-    if budget is not None:
+def _thinking(model: str, effort: str | None, extra: Extras = Extras()) -> ThinkingConfig | None:
+    if extra.thinking_level is not None and extra.thinking_budget is not None:
+        raise Error(400, "Send `thinking_level` or `thinking_budget`, not both.", param="thinking_level", code="invalid_value")
+    if extra.thinking_level is not None:
+        return ThinkingConfig(thinking_level=extra.thinking_level.strip().upper(), include_thoughts=True)
+    if extra.thinking_budget is not None:
+        budget = extra.thinking_budget
         return ThinkingConfig(thinking_budget=budget, include_thoughts=True if budget else None)
     if effort is None:
         return None
-    if effort not in REASONING_BUDGET:
-        raise Error(400, f"`reasoning_effort`={effort!r} is not one of {', '.join(REASONING_BUDGET)}.", param="reasoning_effort", code="invalid_value")
-    budget = REASONING_BUDGET[effort]
-    return ThinkingConfig(thinking_budget=budget, include_thoughts=True if budget else None)
+    if effort not in REASONING_EFFORTS:
+        raise Error(400, f"`reasoning_effort`={effort!r} is not one of {', '.join(REASONING_EFFORTS)}.", param="reasoning_effort", code="invalid_value")
+    table = family(model).effort
+    value = table.get(effort)
+    if value is None:
+        if not table and effort == "none":
+            return None  # a model without thinking already does what was asked
+        why = "it does not think" if not table else "it cannot turn thinking off"
+        raise Error(400, f"`reasoning_effort`={effort!r} is not available on {model[:80]}: {why}.", param="reasoning_effort", code="unsupported_value")
+    if isinstance(value, str):
+        return ThinkingConfig(thinking_level=value, include_thoughts=True)
+    return ThinkingConfig(thinking_budget=value, include_thoughts=True if value else None)
 
 
-def to_generation_config(req: oai.ChatCompletionRequest, extra: Extras = Extras()) -> GenerationConfig | None:
+def to_generation_config(req: oai.ChatCompletionRequest, extra: Extras = Extras(), model: str = "") -> GenerationConfig | None:
     mime = schema = None
     rf = req.response_format
     if isinstance(rf, oai.ResponseFormatJSONObject):
@@ -279,7 +382,7 @@ def to_generation_config(req: oai.ChatCompletionRequest, extra: Extras = Extras(
         logprobs=req.top_logprobs,
         response_mime_type=mime,
         response_json_schema=schema,
-        thinking_config=_thinking(req.reasoning_effort, extra.thinking_budget),
+        thinking_config=_thinking(model, req.reasoning_effort, extra),
     )
     return None if config == GenerationConfig() else config
 
@@ -301,7 +404,7 @@ def to_request(s: Settings, call: Call, req: oai.ChatCompletionRequest) -> Gener
         tools=to_tools(req),
         tool_config=to_tool_config(req),
         safety_settings=safety,
-        generation_config=to_generation_config(req, extras(call)),
+        generation_config=to_generation_config(req, extras(call), call.model),
     )
 
 

@@ -64,6 +64,8 @@ class _Split(Struct):
     text: list[str]
     thoughts: list[str]
     calls: list[tuple[FunctionCall, str | None]]
+    # A signature Gemini put on a text part (the last one wins: Google signs the final part).
+    signature: str | None = None
 
 
 def _split(c: Candidate) -> _Split:
@@ -73,7 +75,15 @@ def _split(c: Candidate) -> _Split:
             out.calls.append((p.function_call, p.thought_signature))
         elif p.text is not None:
             (out.thoughts if p.thought else out.text).append(p.text)
+            if p.thought_signature:
+                out.signature = p.thought_signature
     return out
+
+
+def extra_content(signature: str) -> dict[str, dict[str, str]]:
+    """Where a text part's signature rides back to the client, to be echoed on the next turn:
+    the name Google's OpenAI-compatible endpoint uses (https://ai.google.dev/gemini-api/docs/openai#thinking)."""
+    return {"google": {"thought_signature": signature}}
 
 
 def _tool_call(call: Call, candidate: int, position: int, fc: FunctionCall, sig: str | None) -> oai.ToolCall:
@@ -100,6 +110,8 @@ def chat_result(s: Settings, call: Call, body: bytes) -> bytes:
             msg.reasoning_content = "".join(split.thoughts)
         if split.calls:
             msg.tool_calls = [_tool_call(call, index, k, fc, sig) for k, (fc, sig) in enumerate(split.calls)]
+        if split.signature:
+            msg.extra_content = extra_content(split.signature)
         finish = finish_reason(c.finish_reason, bool(split.calls))
         choices.append(oai.Choice(index=index, message=msg, finish_reason=finish, logprobs=logprobs(c.logprobs_result)))
     result = oai.ChatCompletion(id=call.id, choices=choices, created=call.created, model=doc.model_version or call.model)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import oai
 from ..core import Call, Error
 from .endpoint import Settings
-from .response import _blocked, _decode, _split, _tool_call, error, finish_reason, logprobs, usage
+from .response import _blocked, _decode, _split, _tool_call, error, extra_content, finish_reason, logprobs, usage
 from .wire import Candidate, UsageMetadata
 
 class _Slot:
@@ -62,6 +62,8 @@ class ChatStream:
             delta.content = text
         if split.thoughts:
             delta.reasoning_content = "".join(split.thoughts)
+        if split.signature:
+            delta.extra_content = extra_content(split.signature)
         if split.calls:
             deltas = []
             for fc, sig in split.calls:

@@ -92,6 +92,7 @@ class Content(G):
 class ThinkingConfig(G):
     include_thoughts: bool | None = None
     thinking_budget: int | None = None
+    thinking_level: str | None = None
 
 
 class GenerationConfig(G):
@@ -195,6 +196,8 @@ encode = msgspec.json.Encoder().encode
 class EmbedContentRequest(G):
     model: str
     content: Content
+    task_type: str | None = None
+    title: str | None = None
     output_dimensionality: int | None = None
 
 
