@@ -72,7 +72,12 @@ class VideoPart(Base, tag="video_url", tag_field="type"):
     video_url: VideoURL
 
 
-ContentPart = TextPart | ImagePart | AudioPart | FilePart | RefusalPart | VideoPart
+class VideoFramesPart(Base, tag="video", tag_field="type"):
+    # Not OpenAI's: DashScope's video as a list of frame image URLs (or one video URL).
+    video: list[str] | str
+
+
+ContentPart = TextPart | ImagePart | AudioPart | FilePart | RefusalPart | VideoPart | VideoFramesPart
 
 
 class FunctionCall(Base):

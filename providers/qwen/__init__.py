@@ -3,9 +3,11 @@
 Native (default, `QWEN_API_MODE=native`), docs https://help.aliyun.com/zh/model-studio/use-qwen-by-calling-api
 and the official SDK https://github.com/dashscope/dashscope-sdk-python:
 - chat: `POST {endpoint}/api/v1/services/aigc/text-generation/generation`, or
-  `.../multimodal-generation/generation` when a message carries an image or audio part or the
-  model is a VL/audio/omni model; `{"model","input":{"messages"},"parameters"}` with
-  `result_format: "message"`.
+  `.../multimodal-generation/generation` when a message carries an image, audio or video part or
+  the model is a VL/audio/omni/Qwen3.5+ model; `{"model","input":{"messages"},"parameters"}` with
+  `result_format: "message"`. Text models take content as one string: text parts are joined with
+  a newline (`TEXT_PART_SEPARATOR`); the multimodal endpoint keeps them as a list. Videos:
+  `video_url` parts → `{"video": url}`, DashScope-style `{"type":"video","video":[frames]}` as is.
 - streaming: header `X-DashScope-SSE: enable` and `incremental_output: true` (never a diff of
   cumulative text); frames `id:`/`event:result`/`:HTTP_STATUS/200`/`data:`; an `event:error`
   frame carries `{code, message, request_id}`. Usage is cumulative in every frame: it is reported
@@ -19,6 +21,8 @@ and the official SDK https://github.com/dashscope/dashscope-sdk-python:
   `enable_search`, `enable_thinking`, `thinking_budget`, `top_k`, `repetition_penalty`.
   `reasoning_effort` none → `enable_thinking: false`; minimal/low/medium/high → `true` with
   `thinking_budget` 512/2048/8192/model default (`REASONING_EFFORT`; an explicit budget wins).
+  DashScope's native API has no effort parameter of its own; the values are OpenAI's
+  (`minimal`, not `minimum`), anything else is a 400 naming `reasoning_effort`.
 - /v1/models: DashScope's native API has no model list: the configured model and aliases.
 Not supported natively (400 naming the field): frequency_penalty ≠ 0, logit_bias, audio output,
 prediction, legacy functions/function_call, file parts, verbosity. A message's `name` and an
@@ -46,6 +50,7 @@ from .request import (  # noqa: F401 - the tables are part of this provider's su
     NEUTRAL,
     RANGES,
     REASONING_EFFORT,
+    TEXT_PART_SEPARATOR,
     UNSUPPORTED,
     decode,
     is_multimodal,
@@ -58,6 +63,7 @@ from .response import (  # noqa: F401
     ERROR_STATUS,
     FINISH_FALLBACK,
     FINISH_REASON,
+    RETRY_CODES,
     NativeStream,
     Usage,
     error,
