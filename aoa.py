@@ -1,8 +1,9 @@
 """aoa — lets any OpenAI client talk to one other LLM vendor.
 
-This module owns every piece of IO: environment → settings, the HTTP server and its routes,
-inbound auth and CORS, the one upstream `ClientSession`, SSE decoding (upstream) and writing
-(downstream), media fetching, errors → HTTP, logging. Translation lives in `providers/`.
+This module is the HTTP edge: the server and its routes, inbound auth and CORS, the one upstream
+`ClientSession`, the SSE relay to the client, errors → HTTP. Translation lives in `providers/`
+(pure, no IO); the IO-side pieces and gateway policies live in `gateway/`, one module each
+(configuration, redaction, SSE decoding, media fetching, logging, …).
 """
 
 from __future__ import annotations
@@ -15,240 +16,31 @@ import ipaddress
 import itertools
 import logging
 import os
-import re
 import secrets
-import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 import msgspec
 from aiohttp import web
-from aiohttp.abc import AbstractResolver
-from aiohttp.helpers import get_env_proxy_for_url
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
-from aiohttp_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
-from yarl import URL
-
-if sys.version_info >= (3, 11):
-    from asyncio import timeout as _timeout
-else:  # aiohttp depends on async-timeout before 3.11
-    from async_timeout import timeout as _timeout
 
 import providers
+from gateway.config import Config, config_secrets, describe, load_config
+from gateway.fetch import fetch_media, open_fetcher
+from gateway.logs import Trace, access, setup_logging
+from gateway.redact import Redactor
+from gateway.sse import DONE, SSE_HEADERS, SSEDecoder
+from gateway.upstream import TRANSPORT_ERRORS, open_session, timeout, transport_error
 from providers import core, oai
 
 __version__ = "0.1.0"
+USER_AGENT = f"aoa/{__version__}"
 
 log = logging.getLogger("aoa")
-access_log = logging.getLogger("aoa.access")
-
-# --- settings -----------------------------------------------------------------------------
-
-DEFAULTS = {
-    "AOA_TYPE": "azure",
-    "AOA_HOST": "0.0.0.0",
-    "AOA_PORT": 8080,
-    "AOA_LOG_LEVEL": "info",
-    "AOA_MAX_BODY": 32 * 1024 * 1024,
-    "AOA_CONNECT_TIMEOUT": 10.0,
-    "AOA_FIRST_BYTE_TIMEOUT": 600.0,
-    "AOA_IDLE_TIMEOUT": 120.0,
-    "AOA_SHUTDOWN_GRACE": 30.0,
-    "AOA_MODELS_TTL": 60.0,
-    "AOA_FETCH_MAX_BYTES": 20 * 1024 * 1024,
-    "AOA_FETCH_TIMEOUT": 15.0,
-}
-LOG_LEVELS = ("debug", "info", "warning", "error")
-
-
-class Config(msgspec.Struct, kw_only=True):
-    kind: str
-    host: str
-    port: int
-    log_level: str
-    api_keys: tuple[str, ...]
-    cors_origins: tuple[str, ...]
-    max_body: int
-    connect_timeout: float
-    first_byte_timeout: float
-    idle_timeout: float
-    shutdown_grace: float
-    models_ttl: float
-    fetch_private: bool
-    fetch_max_bytes: int
-    fetch_timeout: float
-    uvloop: bool = False
-    settings: Any  # the provider's Settings
-    fallback: bool = False  # True when no upstream was configured and the mock answers
-
-
-def load_config(env: Mapping[str, str]) -> Config:
-    kind = env.get("AOA_TYPE", "").strip().lower()
-    fallback = False
-    if not kind:
-        kind = DEFAULTS["AOA_TYPE"]
-        if not env.get("AZURE_ENDPOINT", "").strip():
-            kind, fallback = "mock", True
-    if kind not in providers.KINDS:
-        raise core.ConfigError(
-            f"AOA_TYPE={kind!r} is not a known upstream; choose one of: {', '.join(sorted(providers.KINDS))}"
-        )
-    host = env.get("AOA_HOST", "").strip() or DEFAULTS["AOA_HOST"]
-    port = core.parse_int(env, "AOA_PORT", DEFAULTS["AOA_PORT"], low=0)
-    if port > 65535:
-        raise core.ConfigError(f"AOA_PORT={port} is not a TCP port")
-    level = env.get("AOA_LOG_LEVEL", "").strip().lower() or DEFAULTS["AOA_LOG_LEVEL"]
-    if level not in LOG_LEVELS:
-        raise core.ConfigError(f"AOA_LOG_LEVEL={level!r} is not one of {', '.join(LOG_LEVELS)}")
-    keys = tuple(k.strip() for k in env.get("AOA_API_KEYS", "").split(",") if k.strip())
-    origins = tuple(o.strip() for o in env.get("AOA_CORS_ORIGINS", "*").split(",") if o.strip())
-    return Config(
-        kind=kind,
-        host=host,
-        port=port,
-        log_level=level,
-        api_keys=keys,
-        cors_origins=origins,
-        max_body=core.parse_int(env, "AOA_MAX_BODY", DEFAULTS["AOA_MAX_BODY"], low=1024),
-        connect_timeout=core.parse_float(env, "AOA_CONNECT_TIMEOUT", DEFAULTS["AOA_CONNECT_TIMEOUT"], low=0.001),
-        first_byte_timeout=core.parse_float(env, "AOA_FIRST_BYTE_TIMEOUT", DEFAULTS["AOA_FIRST_BYTE_TIMEOUT"], low=0.001),
-        idle_timeout=core.parse_float(env, "AOA_IDLE_TIMEOUT", DEFAULTS["AOA_IDLE_TIMEOUT"], low=0.001),
-        shutdown_grace=core.parse_float(env, "AOA_SHUTDOWN_GRACE", DEFAULTS["AOA_SHUTDOWN_GRACE"]),
-        models_ttl=core.parse_float(env, "AOA_MODELS_TTL", DEFAULTS["AOA_MODELS_TTL"]),
-        fetch_private=core.parse_bool(env, "AOA_FETCH_PRIVATE", False),
-        fetch_max_bytes=core.parse_int(env, "AOA_FETCH_MAX_BYTES", DEFAULTS["AOA_FETCH_MAX_BYTES"], low=1),
-        fetch_timeout=core.parse_float(env, "AOA_FETCH_TIMEOUT", DEFAULTS["AOA_FETCH_TIMEOUT"], low=0.001),
-        uvloop=core.parse_bool(env, "AOA_UVLOOP", False),
-        settings=providers.load(kind).load_settings(env),
-        fallback=fallback,
-    )
-
-
-# --- secrets never leave the process ------------------------------------------------------
-
-_SECRET_PATTERNS = re.compile(
-    r"(?i)(key=)[^&\s\"']+|(bearer\s+)[^\s\"',]+|(api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"
-    r"|(x-goog-api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+|(://[^/\s:@]+:)[^@/\s]+(@)"
-)
-
-
-class Redactor:
-    """Scrubs configured secrets and anything shaped like a credential from text."""
-
-    def __init__(self, secrets_: list[str]) -> None:
-        # Longest first so a key that contains another is removed whole.
-        self.secrets = sorted({s for s in secrets_ if len(s) >= 4}, key=len, reverse=True)
-
-    def __call__(self, text: str, extra: str = "") -> str:
-        for s in (*self.secrets, extra) if len(extra) >= 4 else self.secrets:
-            if s in text:
-                text = text.replace(s, "[redacted]")
-        return _SECRET_PATTERNS.sub(_mask, text)
-
-
-def _mask(m: re.Match) -> str:
-    groups = [g for g in m.groups() if g is not None]
-    if len(groups) == 2:  # user:password@ in a URL
-        return f"{groups[0]}[redacted]{groups[1]}"
-    return f"{groups[0]}[redacted]"
-
-
-class _RedactingFilter(logging.Filter):
-    def __init__(self, redact: Redactor) -> None:
-        super().__init__()
-        self.redact = redact
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redact(record.getMessage())
-        record.args = ()
-        if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
-        return True
-
-
-def config_secrets(config: Config) -> list[str]:
-    common = config.settings.common
-    found = [*config.api_keys, common.api_key]
-    for url in (common.http_proxy, common.socks_proxy):
-        if url:
-            parts = urlsplit(url)
-            found += [parts.password or "", parts.username or ""]
-    return [s for s in found if s]
-
-
-# --- SSE ----------------------------------------------------------------------------------
-
-
-class SSEDecoder:
-    """Server-sent events per the WHATWG spec: `\\n`, `\\r\\n` or `\\r` line ends, `event:`,
-    multi-line `data:`, `:` comments, events split across reads at any byte."""
-
-    MAX_BUFFER = 16 * 1024 * 1024
-
-    def __init__(self) -> None:
-        self.buf = b""
-        self.event = ""
-        self.data: list[bytes] = []
-        self.cr_ended = False  # the last read ended in a CR already taken as a line end
-
-    def feed(self, chunk: bytes) -> list[tuple[str, bytes]]:
-        if not chunk:
-            return []
-        if self.cr_ended and chunk[:1] == b"\n":
-            chunk = chunk[1:]  # the LF of a CRLF split across reads: not another line
-        self.cr_ended = False
-        buf = self.buf + chunk if self.buf else chunk
-        if b"\r" in buf:
-            # A trailing CR may be the first half of a CRLF split across reads.
-            hold = buf.endswith(b"\r")
-            if hold:
-                buf = buf[:-1]
-            buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            if hold:
-                buf += b"\r"
-        *lines, self.buf = buf.split(b"\n")
-        if len(self.buf) > self.MAX_BUFFER:
-            raise core.Error(502, "The upstream sent an over-long SSE line.", code="upstream_invalid_sse")
-        if self.buf.endswith(b"\r"):
-            lines.append(self.buf[:-1])
-            self.buf = b""
-            self.cr_ended = True
-        events: list[tuple[str, bytes]] = []
-        for line in lines:
-            self._line(line, events)
-        return events
-
-    def _line(self, line: bytes, events: list[tuple[str, bytes]]) -> None:
-        if not line:
-            if self.data:
-                events.append((self.event or "message", b"\n".join(self.data)))
-                self.data = []
-            self.event = ""
-            return
-        if line[0] == 58:  # ':' comment, e.g. keep-alives and DashScope's `:HTTP_STATUS/200`
-            return
-        name, _, value = line.partition(b":")
-        if value[:1] == b" ":
-            value = value[1:]
-        if name == b"data":
-            self.data.append(value)
-        elif name == b"event":
-            self.event = value.decode("utf-8", "replace")
-
-    def close(self) -> list[tuple[str, bytes]]:
-        """At EOF: be lenient and deliver a last event that lacked its blank line."""
-        events: list[tuple[str, bytes]] = []
-        if self.buf:
-            self._line(self.buf.rstrip(b"\r"), events)
-            self.buf = b""
-        self._line(b"", events)
-        return events
 
 
 # --- application state --------------------------------------------------------------------
@@ -278,22 +70,6 @@ class State:
 
 
 STATE = web.AppKey("state", State)
-
-
-class Trace:
-    """Per-request facts for the access log and the overhead header."""
-
-    __slots__ = ("t0", "upstream_s", "upstream_status", "model", "stream", "stream_error", "first_chunk")
-
-    def __init__(self) -> None:
-        self.t0 = time.perf_counter()
-        self.upstream_s = 0.0
-        self.upstream_status: int | str = "-"
-        self.model = "-"
-        self.stream = False
-        self.stream_error: int | None = None
-        self.first_chunk = False
-
 
 # aiohttp ≥ 3.13 wants typed request keys; older versions take a plain string.
 TRACE: Any = web.RequestKey("trace", Trace) if hasattr(web, "RequestKey") else "aoa.trace"
@@ -372,6 +148,7 @@ async def _call(request: web.Request, id_kind: str, *, required: tuple[str, ...]
     )
 
 
+
 # --- errors -------------------------------------------------------------------------------
 
 
@@ -395,23 +172,6 @@ def error_response(err: core.Error, redact: Redactor, key: str = "") -> web.Resp
     )
 
 
-# aiohttp-socks raises its own exception types, not aiohttp.ClientError.
-TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError, ProxyError, ProxyConnectionError, ProxyTimeoutError)
-
-
-def _transport_error(exc: BaseException, what: str = "upstream") -> core.Error:
-    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError, ProxyTimeoutError)):
-        return core.Error(504, f"The {what} did not answer in time.", code="upstream_timeout")
-    detail = type(exc).__name__
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        detail = f"cannot connect to {exc.host}:{exc.port} ({exc.os_error.strerror or exc.os_error})"
-    elif isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)):
-        detail = "the connection was closed before the answer was complete"
-    elif str(exc):
-        detail = f"{detail}: {exc}"
-    return core.Error(502, f"The {what} could not be reached: {detail}.", code="upstream_unreachable")
-
-
 # --- upstream exchange --------------------------------------------------------------------
 
 
@@ -421,10 +181,10 @@ async def _send(request: web.Request, out: core.Outbound) -> aiohttp.ClientRespo
     assert st.session is not None
     t0 = time.perf_counter()
     try:
-        async with _timeout(st.config.first_byte_timeout):
+        async with timeout(st.config.first_byte_timeout):
             resp = await st.session.request(out.method, out.url, data=out.body, headers=out.headers)
     except TRANSPORT_ERRORS as exc:
-        raise _transport_error(exc) from None
+        raise transport_error(exc) from None
     finally:
         request[TRACE].upstream_s += time.perf_counter() - t0
     request[TRACE].upstream_status = resp.status
@@ -436,7 +196,7 @@ async def _read(request: web.Request, resp: aiohttp.ClientResponse) -> bytes:
     try:
         return await resp.read()
     except TRANSPORT_ERRORS as exc:
-        raise _transport_error(exc) from None
+        raise transport_error(exc) from None
     finally:
         request[TRACE].upstream_s += time.perf_counter() - t0
 
@@ -461,13 +221,6 @@ async def _fetch_json(request: web.Request, out: core.Outbound) -> bytes:
     finally:
         resp.release()
 
-
-SSE_HEADERS = {
-    "Content-Type": "text/event-stream; charset=utf-8",
-    "Cache-Control": "no-cache",
-    "X-Accel-Buffering": "no",
-}
-DONE = b"data: [DONE]\n\n"
 
 
 class ClientGone(Exception):
@@ -535,7 +288,7 @@ async def _events(request: web.Request, resp: aiohttp.ClientResponse, state: Any
             if err is not None:
                 raise err
     except TRANSPORT_ERRORS as exc:
-        raise _transport_error(exc) from None
+        raise transport_error(exc) from None
     out = []
     err = _feed(state, decoder.close(), out)
     if err is None:
@@ -590,7 +343,9 @@ async def _with_media(request: web.Request, build: Callable[[], core.Outbound], 
     try:
         return build()
     except core.NeedMedia as need:
-        call.media = await fetch_media(request, need.urls)
+        st = request.app[STATE]
+        assert st.fetcher is not None
+        call.media = await fetch_media(st.fetcher, st.config, need.urls)
         return build()
 
 
@@ -635,70 +390,6 @@ async def _exchange(
     finally:
         resp.release()
 
-
-# --- media fetching (for providers that must inline http(s) files) ------------------------
-
-
-def _public(ip: str) -> bool:
-    addr = ipaddress.ip_address(ip.split("%", 1)[0])
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
-        addr = addr.ipv4_mapped
-    return addr.is_global and not addr.is_multicast
-
-
-class GuardedResolver(AbstractResolver):
-    """Resolves like the default resolver but never to private, loopback or link-local
-    addresses, so a client cannot make aoa fetch from the network it sits in."""
-
-    def __init__(self) -> None:
-        self.inner = aiohttp.DefaultResolver()
-
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list:
-        hosts = [h for h in await self.inner.resolve(host, port, family) if _public(h["host"])]
-        if not hosts:
-            raise OSError(f"{host} resolves only to private or local addresses")
-        return hosts
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-
-async def fetch_media(request: web.Request, urls: list[str]) -> dict[str, core.Media]:
-    st = request.app[STATE]
-    assert st.fetcher is not None
-    cfg = st.config
-    found: dict[str, core.Media] = {}
-    for url in dict.fromkeys(urls):
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise core.Error(400, f"Cannot fetch {url[:100]!r}: only http(s) URLs.", param="messages", code="invalid_image_url")
-        if not cfg.fetch_private:
-            try:
-                literal = _public(parts.hostname.strip("[]"))
-            except ValueError:
-                literal = True  # a name; the guarded resolver decides
-            if not literal:
-                raise core.Error(400, f"Refusing to fetch {parts.hostname}: private or local address (AOA_FETCH_PRIVATE).", param="messages", code="invalid_image_url")
-        try:
-            async with _timeout(cfg.fetch_timeout):
-                async with st.fetcher.get(url, allow_redirects=True, max_redirects=5) as resp:
-                    if resp.status != 200:
-                        raise core.Error(400, f"Fetching {url[:100]} gave HTTP {resp.status}.", param="messages", code="invalid_image_url")
-                    if (resp.content_length or 0) > cfg.fetch_max_bytes:
-                        raise core.Error(400, f"{url[:100]} is larger than {cfg.fetch_max_bytes} bytes (AOA_FETCH_MAX_BYTES).", param="messages", code="image_too_large")
-                    data = bytearray()
-                    async for piece in resp.content.iter_chunked(65536):
-                        data += piece
-                        if len(data) > cfg.fetch_max_bytes:
-                            raise core.Error(400, f"{url[:100]} is larger than {cfg.fetch_max_bytes} bytes (AOA_FETCH_MAX_BYTES).", param="messages", code="image_too_large")
-                    mime = resp.content_type or "application/octet-stream"
-        except core.Error:
-            raise
-        except TRANSPORT_ERRORS as exc:
-            msg = "timed out" if isinstance(exc, asyncio.TimeoutError) else f"{type(exc).__name__}: {exc}"
-            raise core.Error(400, f"Cannot fetch {url[:100]}: {msg}.", param="messages", code="invalid_image_url") from None
-        found[url] = core.Media(mime=mime, data=bytes(data))
-    return found
 
 
 # --- handlers -----------------------------------------------------------------------------
@@ -862,12 +553,12 @@ async def middleware(request: web.Request, handler: Callable[[web.Request], Awai
     except web.HTTPException as exc:
         resp = error_response(_http_error(exc), st.redact)
     except asyncio.CancelledError:
-        _access(request, 499)
+        access(request.method, request.path, 499, request[TRACE])
         raise
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         resp = error_response(core.Error(500, "Internal error in aoa; see its log.", code="internal_error"), st.redact)
-    _access(request, resp.status)
+    access(request.method, request.path, resp.status, request[TRACE])
     return resp
 
 
@@ -909,74 +600,15 @@ async def _on_prepare(request: web.Request, response: web.StreamResponse) -> Non
         response.headers[OVERHEAD_HEADER] = f"{max(own, 0.0) * 1000:.3f}"
 
 
-def _access(request: web.Request, status: int) -> None:
-    if not access_log.isEnabledFor(logging.INFO):
-        return
-    trace = request.get(TRACE) or Trace()
-    access_log.info(
-        "%s %s %d upstream=%s model=%s stream=%s %.1fms%s",
-        request.method,
-        request.path,
-        status,
-        trace.upstream_status,
-        trace.model,
-        "yes" if trace.stream else "no",
-        (time.perf_counter() - trace.t0) * 1000,
-        f" stream_error={trace.stream_error}" if trace.stream_error else "",
-    )
-
 
 # --- application --------------------------------------------------------------------------
 
 
-def _connector(common: core.Common) -> tuple[aiohttp.BaseConnector, str | None, bool]:
-    """(connector, http proxy, trust_env): SOCKS wins over HTTP; with neither, the standard
-    HTTPS_PROXY/NO_PROXY variables apply."""
-    if common.socks_proxy:
-        from aiohttp_socks import ProxyConnector
-
-        url = common.socks_proxy
-        rdns = url.startswith(("socks5h://", "socks4a://"))
-        url = url.replace("socks5h://", "socks5://", 1).replace("socks4a://", "socks4://", 1)
-        return ProxyConnector.from_url(url, rdns=rdns, limit=0), None, False
-    connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
-    if common.http_proxy:
-        return connector, common.http_proxy, False
-    return connector, None, True
-
-
-def _env_proxy(endpoint: str) -> tuple[str | None, aiohttp.BasicAuth | None]:
-    """The HTTPS_PROXY/HTTP_PROXY/NO_PROXY answer for the one upstream, looked up once: with
-    `trust_env` aiohttp repeats it (and a ~/.netrc read) in worker threads on every request."""
-    if not endpoint:
-        return None, None
-    try:
-        proxy, auth = get_env_proxy_for_url(URL(endpoint))
-    except LookupError:
-        return None, None
-    return str(proxy), auth
-
 
 async def _sessions(app: web.Application):
     st = app[STATE]
-    cfg = st.config
-    connector, proxy, trust_env = _connector(st.common)
-    proxy_auth = None
-    if trust_env:
-        proxy, proxy_auth = _env_proxy(st.common.endpoint)
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.connect_timeout, sock_read=cfg.idle_timeout)
-    headers = {"User-Agent": f"aoa/{__version__}"}
-    st.session = aiohttp.ClientSession(
-        connector=connector, timeout=timeout, proxy=proxy, proxy_auth=proxy_auth, headers=headers,
-    )
-    fconnector, fproxy, ftrust = _connector(st.common)
-    if not cfg.fetch_private and isinstance(fconnector, aiohttp.TCPConnector):
-        await fconnector.close()
-        fconnector = aiohttp.TCPConnector(limit=0, resolver=GuardedResolver())
-    st.fetcher = aiohttp.ClientSession(
-        connector=fconnector, timeout=aiohttp.ClientTimeout(total=None, sock_connect=cfg.fetch_timeout),
-        proxy=fproxy, trust_env=ftrust, headers=headers,
-    )
+    st.session = open_session(st.common, st.config, USER_AGENT)
+    st.fetcher = await open_fetcher(st.common, st.config, USER_AGENT)
     yield
     await st.session.close()
     await st.fetcher.close()
@@ -1000,30 +632,6 @@ def make_app(config: Config) -> web.Application:
 
 # --- process ------------------------------------------------------------------------------
 
-
-def setup_logging(config: Config) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_RedactingFilter(Redactor(config_secrets(config))))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(config.log_level.upper())
-    logging.getLogger("aiohttp.access").disabled = True
-
-
-def describe(config: Config) -> dict[str, Any]:
-    """The effective configuration, secrets replaced by whether they are set."""
-    redact = Redactor(config_secrets(config))
-    settings = msgspec.to_builtins(config.settings)
-    common = settings.get("common", {})
-    common["api_key"] = "(set)" if common.get("api_key") else "(client's bearer token)"
-    for name in ("http_proxy", "socks_proxy"):
-        if common.get(name):
-            common[name] = redact(common[name])
-    out = msgspec.to_builtins(config)
-    out["api_keys"] = f"({len(config.api_keys)} set)" if config.api_keys else "(none: open access)"
-    out["settings"] = settings
-    return out
 
 
 def _loopback(host: str) -> bool:
@@ -1059,7 +667,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         print(msgspec.json.format(msgspec.json.encode(describe(config))).decode())
         return 0
-    setup_logging(config)
+    setup_logging(config.log_level, config_secrets(config))
     banner(config)
     # Opt-in only: measured side by side (bench/README.md) uvloop lowered throughput under load.
     if config.uvloop:

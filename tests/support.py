@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from aiohttp import web
 
 import aoa
+from gateway.redact import RedactingFilter, Redactor
 
 
 def free_port() -> int:
@@ -71,7 +72,7 @@ class LogCapture(logging.Handler):
         super().__init__(logging.DEBUG)
         self.lines: list[str] = []
         config = aoa.load_config(env)
-        self.addFilter(aoa._RedactingFilter(aoa.Redactor(aoa.config_secrets(config))))
+        self.addFilter(RedactingFilter(Redactor(aoa.config_secrets(config))))
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(self.format(record))

@@ -9,7 +9,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from aoa import SSEDecoder
+from gateway.sse import SSEDecoder
 from providers import gemini, oai
 from providers.core import Call, ConfigError, Error, NeedMedia
 

@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 
 import aoa as aoa_mod
+from gateway.redact import Redactor
 from tests.fakes.openai_api import FakeOpenAI
 from tests.support import free_port
 
@@ -475,7 +476,7 @@ def test_undecodable_content_encoding_is_400(aoa_server):
     ],
 )
 def test_redactor(text, gone):
-    redact = aoa_mod.Redactor(["configured-1234"])
+    redact = Redactor(["configured-1234"])
     out = redact(text)
     assert gone not in out and "[redacted]" in out
     assert redact("key per request: client-own-5678", "client-own-5678") == "key per request: [redacted]"

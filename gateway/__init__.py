@@ -1,0 +1,13 @@
+"""The IO side of aoa beside the HTTP edge in `aoa.py`: one small module per concern.
+
+    config    environment → Config (every AOA_* variable, validated at start-up)
+    redact    secrets scrubbed from log lines and error bodies
+    sse       the upstream SSE decoder and the downstream framing
+    upstream  connectors, proxies, the upstream session, transport failures → errors
+    fetch     guarded fetching of client-named media
+    logs      logging set-up and the access log
+
+Gateway policies (key pools, retries, limits, cache, metrics, chat log, the Responses store,
+routing) join as modules here too, each built once at start-up from its own variables and called
+at one named point of the request path in `aoa.py`. Providers never import from this package.
+"""

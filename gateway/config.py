@@ -1,0 +1,122 @@
+"""Environment → `Config`: every `AOA_*` variable, validated once at start-up.
+
+A bad value refuses to start with a message naming the variable; provider settings come from the
+provider's own `load_settings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+
+import providers
+from providers import core
+
+from .redact import Redactor
+
+DEFAULTS = {
+    "AOA_TYPE": "azure",
+    "AOA_HOST": "0.0.0.0",
+    "AOA_PORT": 8080,
+    "AOA_LOG_LEVEL": "info",
+    "AOA_MAX_BODY": 32 * 1024 * 1024,
+    "AOA_CONNECT_TIMEOUT": 10.0,
+    "AOA_FIRST_BYTE_TIMEOUT": 600.0,
+    "AOA_IDLE_TIMEOUT": 120.0,
+    "AOA_SHUTDOWN_GRACE": 30.0,
+    "AOA_MODELS_TTL": 60.0,
+    "AOA_FETCH_MAX_BYTES": 20 * 1024 * 1024,
+    "AOA_FETCH_TIMEOUT": 15.0,
+}
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class Config(msgspec.Struct, kw_only=True):
+    kind: str
+    host: str
+    port: int
+    log_level: str
+    api_keys: tuple[str, ...]
+    cors_origins: tuple[str, ...]
+    max_body: int
+    connect_timeout: float
+    first_byte_timeout: float
+    idle_timeout: float
+    shutdown_grace: float
+    models_ttl: float
+    fetch_private: bool
+    fetch_max_bytes: int
+    fetch_timeout: float
+    uvloop: bool = False
+    settings: Any  # the provider's Settings
+    fallback: bool = False  # True when no upstream was configured and the mock answers
+
+
+def load_config(env: Mapping[str, str]) -> Config:
+    kind = env.get("AOA_TYPE", "").strip().lower()
+    fallback = False
+    if not kind:
+        kind = DEFAULTS["AOA_TYPE"]
+        if not env.get("AZURE_ENDPOINT", "").strip():
+            kind, fallback = "mock", True
+    if kind not in providers.KINDS:
+        raise core.ConfigError(
+            f"AOA_TYPE={kind!r} is not a known upstream; choose one of: {', '.join(sorted(providers.KINDS))}"
+        )
+    host = env.get("AOA_HOST", "").strip() or DEFAULTS["AOA_HOST"]
+    port = core.parse_int(env, "AOA_PORT", DEFAULTS["AOA_PORT"], low=0)
+    if port > 65535:
+        raise core.ConfigError(f"AOA_PORT={port} is not a TCP port")
+    level = env.get("AOA_LOG_LEVEL", "").strip().lower() or DEFAULTS["AOA_LOG_LEVEL"]
+    if level not in LOG_LEVELS:
+        raise core.ConfigError(f"AOA_LOG_LEVEL={level!r} is not one of {', '.join(LOG_LEVELS)}")
+    keys = tuple(k.strip() for k in env.get("AOA_API_KEYS", "").split(",") if k.strip())
+    origins = tuple(o.strip() for o in env.get("AOA_CORS_ORIGINS", "*").split(",") if o.strip())
+    return Config(
+        kind=kind,
+        host=host,
+        port=port,
+        log_level=level,
+        api_keys=keys,
+        cors_origins=origins,
+        max_body=core.parse_int(env, "AOA_MAX_BODY", DEFAULTS["AOA_MAX_BODY"], low=1024),
+        connect_timeout=core.parse_float(env, "AOA_CONNECT_TIMEOUT", DEFAULTS["AOA_CONNECT_TIMEOUT"], low=0.001),
+        first_byte_timeout=core.parse_float(env, "AOA_FIRST_BYTE_TIMEOUT", DEFAULTS["AOA_FIRST_BYTE_TIMEOUT"], low=0.001),
+        idle_timeout=core.parse_float(env, "AOA_IDLE_TIMEOUT", DEFAULTS["AOA_IDLE_TIMEOUT"], low=0.001),
+        shutdown_grace=core.parse_float(env, "AOA_SHUTDOWN_GRACE", DEFAULTS["AOA_SHUTDOWN_GRACE"]),
+        models_ttl=core.parse_float(env, "AOA_MODELS_TTL", DEFAULTS["AOA_MODELS_TTL"]),
+        fetch_private=core.parse_bool(env, "AOA_FETCH_PRIVATE", False),
+        fetch_max_bytes=core.parse_int(env, "AOA_FETCH_MAX_BYTES", DEFAULTS["AOA_FETCH_MAX_BYTES"], low=1),
+        fetch_timeout=core.parse_float(env, "AOA_FETCH_TIMEOUT", DEFAULTS["AOA_FETCH_TIMEOUT"], low=0.001),
+        uvloop=core.parse_bool(env, "AOA_UVLOOP", False),
+        settings=providers.load(kind).load_settings(env),
+        fallback=fallback,
+    )
+
+
+def config_secrets(config: Config) -> list[str]:
+    common = config.settings.common
+    found = [*config.api_keys, common.api_key]
+    for url in (common.http_proxy, common.socks_proxy):
+        if url:
+            parts = urlsplit(url)
+            found += [parts.password or "", parts.username or ""]
+    return [s for s in found if s]
+
+
+def describe(config: Config) -> dict[str, Any]:
+    """The effective configuration, secrets replaced by whether they are set."""
+    redact = Redactor(config_secrets(config))
+    settings = msgspec.to_builtins(config.settings)
+    common = settings.get("common", {})
+    common["api_key"] = "(set)" if common.get("api_key") else "(client's bearer token)"
+    for name in ("http_proxy", "socks_proxy"):
+        if common.get(name):
+            common[name] = redact(common[name])
+    out = msgspec.to_builtins(config)
+    out["api_keys"] = f"({len(config.api_keys)} set)" if config.api_keys else "(none: open access)"
+    out["settings"] = settings
+    return out

@@ -1,0 +1,48 @@
+"""Secrets never leave the process: configured keys and anything shaped like a credential are
+scrubbed from every log line and error body."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_SECRET_PATTERNS = re.compile(
+    r"(?i)(key=)[^&\s\"']+|(bearer\s+)[^\s\"',]+|(api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"
+    r"|(x-goog-api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+|(://[^/\s:@]+:)[^@/\s]+(@)"
+)
+
+
+class Redactor:
+    """Scrubs configured secrets and anything shaped like a credential from text."""
+
+    def __init__(self, secrets_: list[str]) -> None:
+        # Longest first so a key that contains another is removed whole.
+        self.secrets = sorted({s for s in secrets_ if len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: str, extra: str = "") -> str:
+        for s in (*self.secrets, extra) if len(extra) >= 4 else self.secrets:
+            if s in text:
+                text = text.replace(s, "[redacted]")
+        return _SECRET_PATTERNS.sub(_mask, text)
+
+
+def _mask(m: re.Match) -> str:
+    groups = [g for g in m.groups() if g is not None]
+    if len(groups) == 2:  # user:password@ in a URL
+        return f"{groups[0]}[redacted]{groups[1]}"
+    return f"{groups[0]}[redacted]"
+
+
+class RedactingFilter(logging.Filter):
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self.redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.redact(record.getMessage())
+        record.args = ()
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
