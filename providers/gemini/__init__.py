@@ -1,4 +1,6 @@
-"""Google Gemini on the Generative Language API (`generativelanguage.googleapis.com`), native.
+"""Google Gemini on the Generative Language API (`generativelanguage.googleapis.com`), native,
+or on Vertex AI (`GEMINI_VERTEX=true`: express mode with an API key, or a project and location
+with a service account; see `endpoint`). Vertex embeddings use `:predict`.
 
 Docs: https://ai.google.dev/api/generate-content , field names as in the official SDK
 https://github.com/googleapis/python-genai (`google/genai/types.py`).
@@ -41,16 +43,32 @@ only), `wire` (Gemini's types), `ids` (tool call ids carrying thought signatures
 
 from __future__ import annotations
 
-from .embed import EmbedExtras, embed_extras, embeddings, embeddings_result, models, models_result, needs_normalising, normalised
+from .embed import (
+    EmbedExtras,
+    embed_extras,
+    embeddings,
+    embeddings_result,
+    models,
+    models_result,
+    needs_normalising,
+    normalised,
+    vertex_embed_batch,
+)
 from .endpoint import (
     API_VERSIONS,
     DEFAULT_ENDPOINT,
     DEFAULT_MODEL,
     PREFIX,
+    VERTEX_API_VERSIONS,
+    VERTEX_GLOBAL_ENDPOINT,
     Settings,
+    base,
     headers,
+    headers_for,
     load_settings,
     model_path,
+    model_url,
+    oauth,
 )
 from .ids import ID_MARK, SIGNATURE_MARK, gemini_id_of, signature_of, tool_call_id
 from .request import Extras, chat, extras, to_contents, to_generation_config, to_request, to_tool_config, to_tools
@@ -80,6 +98,8 @@ from .tables import (
     TASK_TYPES,
     TOOL_CHOICE_MODE,
     UNSUPPORTED,
+    VERTEX_EMBED_BATCH,
+    VERTEX_EMBED_BATCH_FALLBACK,
     YOUTUBE_PREFIXES,
     Family,
     family,
@@ -98,5 +118,7 @@ __all__ = [
     "tool_call_id", "usage", "EMBED_NATIVE_SIZE", "FAMILY_FALLBACK", "FILE_MIME_PREFIXES",
     "FOREIGN_SIGNATURE", "MODEL_FAMILIES", "REASONING_EFFORTS", "RETRY_CODES", "TASK_TYPES",
     "YOUTUBE_PREFIXES", "EmbedExtras", "Family", "embed_extras", "extra_content", "family",
-    "needs_normalising", "normalised", *_wire_names,
+    "needs_normalising", "normalised", "VERTEX_API_VERSIONS", "VERTEX_GLOBAL_ENDPOINT",
+    "VERTEX_EMBED_BATCH", "VERTEX_EMBED_BATCH_FALLBACK", "base", "headers_for", "model_url", "oauth",
+    "vertex_embed_batch", *_wire_names,
 ]

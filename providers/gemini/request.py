@@ -10,7 +10,7 @@ from msgspec import Struct
 
 from .. import oai
 from ..core import Call, Error, Media, NeedMedia, Outbound
-from .endpoint import Settings, base, headers, model_path
+from .endpoint import Settings, headers_for, model_url
 from .ids import gemini_id_of, signature_of
 from .tables import (
     AUDIO_MIME,
@@ -412,7 +412,7 @@ def chat(s: Settings, call: Call) -> Outbound:
     req = oai.decode_chat(call.body)
     body = to_request(s, call, req)
     op = ":streamGenerateContent?alt=sse" if call.stream else ":generateContent"
-    url = f"{base(s)}/{model_path(call.model)}{op}"
-    return Outbound(url=url, headers=headers(call.key), body=encode(body), stream=call.stream)
+    url = model_url(s, call.model) + op
+    return Outbound(url=url, headers=headers_for(s, call.key), body=encode(body), stream=call.stream)
 
 

@@ -169,6 +169,11 @@ EMBED_NATIVE_SIZE = {
     "text-multilingual-embedding-002": 768,
     "embedding-001": 768,
 }
+# Texts per Vertex AI `:predict` call: gemini-embedding takes one, the text-embedding models up
+# to 250 (with a 20,000-token cap per call, hence fewer here).
+# https://cloud.google.com/vertex-ai/generative-ai/docs/embeddings/get-text-embeddings
+VERTEX_EMBED_BATCH = {"gemini-embedding": 1}
+VERTEX_EMBED_BATCH_FALLBACK = 50
 # https://ai.google.dev/api/embeddings#tasktype
 TASK_TYPES = frozenset({
     "TASK_TYPE_UNSPECIFIED", "RETRIEVAL_QUERY", "RETRIEVAL_DOCUMENT", "SEMANTIC_SIMILARITY",

@@ -38,11 +38,16 @@ __all__ = [
     "ContentEmbedding",
     "BatchEmbedContentsResponse",
     "ListModelsResponse",
+    "PredictInstance",
+    "PredictParameters",
+    "PredictRequest",
+    "PredictResponse",
     "encode",
     "response_decoder",
     "embed_decoder",
     "models_decoder",
     "error_decoder",
+    "predict_decoder",
 ]
 
 
@@ -227,7 +232,48 @@ class _Model(G):
 
 class ListModelsResponse(G):
     models: list[_Model] = []
+    publisher_models: list[_Model] = []  # Vertex AI's list of Google's models
     next_page_token: str | None = None
+
+
+# --- Vertex AI embeddings (`:predict`, the instances/predictions convention, snake_case inside)
+# https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/text-embeddings-api
+
+
+class PredictInstance(Struct, omit_defaults=True, kw_only=True):
+    content: str
+    task_type: str | None = None
+    title: str | None = None
+
+
+class PredictParameters(G):
+    output_dimensionality: int | None = None
+
+
+class PredictRequest(Struct, kw_only=True):
+    instances: list[PredictInstance]
+    parameters: PredictParameters
+
+
+class _PredictStatistics(Struct, frozen=True):
+    token_count: float = 0  # Vertex sends a number, not always an integer
+    truncated: bool = False
+
+
+class _PredictEmbedding(Struct):
+    values: list[float] = []
+    statistics: _PredictStatistics = _PredictStatistics()
+
+
+class _Prediction(Struct):
+    embeddings: _PredictEmbedding | None = None
+
+
+class PredictResponse(Struct):
+    predictions: list[_Prediction] = []
+
+
+predict_decoder = msgspec.json.Decoder(PredictResponse)
 
 
 models_decoder = msgspec.json.Decoder(ListModelsResponse)
