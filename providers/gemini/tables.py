@@ -94,11 +94,14 @@ REASONING_BUDGET = dict(_G25.effort)
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")
 
 
+_LONGEST_FIRST = sorted(MODEL_FAMILIES.items(), key=lambda kv: len(kv[0]), reverse=True)
+
+
 def family(model: str) -> Family:
     name = model.rsplit("/", 1)[-1].lower()
-    for prefix in sorted(MODEL_FAMILIES, key=len, reverse=True):
+    for prefix, fam in _LONGEST_FIRST:
         if name.startswith(prefix):
-            return MODEL_FAMILIES[prefix]
+            return fam
     return FAMILY_FALLBACK
 
 
