@@ -106,9 +106,14 @@ def _video(url: str, call: Call, where: str, need: list[str]) -> Part | None:
     raise Error(400, f"`{where}`: video URLs must be data:, http(s):// or gs:// URLs.", param=where, code="invalid_value")
 
 
+def _check_mime(mime: str, where: str, prefixes: str | tuple[str, ...] = FILE_MIME_PREFIXES) -> str:
+    if not mime.lower().startswith(prefixes):
+        raise Error(400, f"`{where}`: files of type {mime[:80]!r} cannot be sent to Gemini.", param=where, code="unsupported_content")
+    return mime
+
+
 def _checked(blob: Blob, where: str, prefixes: str | tuple[str, ...] = FILE_MIME_PREFIXES) -> Blob:
-    if not blob.mime_type.lower().startswith(prefixes):
-        raise Error(400, f"`{where}`: files of type {blob.mime_type[:80]!r} cannot be sent to Gemini.", param=where, code="unsupported_content")
+    _check_mime(blob.mime_type, where, prefixes)
     return blob
 
 
@@ -127,8 +132,7 @@ def _file(f: oai.FileData, call: Call, where: str, need: list[str]) -> Part | No
         mime = named or _extension_mime(data)
         if mime is None:
             raise Error(400, f"`{where}`: name the file (filename with an extension) so Gemini knows its type.", param=where, code="invalid_value")
-        _checked(Blob(mime_type=mime, data=""), where)
-        return Part(file_data=FileData(file_uri=data, mime_type=mime))
+        return Part(file_data=FileData(file_uri=data, mime_type=_check_mime(mime, where)))
     if data.startswith(("http://", "https://")):
         media = _fetched(data, call, need)
         if media is None:
