@@ -90,6 +90,9 @@ class ToolCall(Struct, kw_only=True):
     id: str
     function: FunctionCall
     type: str = "function"
+    # Not OpenAI's: vendor data on a call, as Google's OpenAI endpoint returns it
+    # (`{"google": {"thought_signature": …}}`); read on requests, never written by aoa.
+    extra_content: dict[str, Any] | UnsetType = UNSET
 
 
 class SystemMessage(Base, tag="system", tag_field="role"):

@@ -286,3 +286,14 @@ def test_retry_codes():
     assert {"RESOURCE_EXHAUSTED", "UNAVAILABLE"} <= gemini.RETRY_CODES
     assert gemini.error(429, b'{"error":{"code":429,"message":"q","status":"RESOURCE_EXHAUSTED"}}').code in gemini.RETRY_CODES
     assert "INVALID_ARGUMENT" not in gemini.RETRY_CODES
+
+
+def test_signature_on_a_tool_call_from_googles_openai_endpoint_is_used():
+    # History recorded through Google's own OpenAI-compatible endpoint carries the signature in
+    # tool_calls[].extra_content.google.thought_signature (https://ai.google.dev/gemini-api/docs/openai).
+    body = _history("gemini-3-flash-preview", ["call_x"])
+    for m in body["messages"]:
+        for tc in m.get("tool_calls") or ():
+            tc["extra_content"] = {"google": {"thought_signature": "Z29vZ2xl"}}
+    steps = [c["parts"] for c in _sent(body)["contents"] if c["role"] == "model"]
+    assert [p[0]["thoughtSignature"] for p in steps] == ["Z29vZ2xl", "Z29vZ2xl"]

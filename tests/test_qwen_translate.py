@@ -313,3 +313,9 @@ def test_retry_codes_are_known_error_codes():
     assert {"Throttling", "Throttling.RateQuota", "ServiceUnavailable"} <= qwen.RETRY_CODES
     assert "Arrearage" not in qwen.RETRY_CODES and "InvalidParameter" not in qwen.RETRY_CODES
     assert qwen.error(429, b'{"code":"Throttling.RateQuota","message":"slow down","request_id":"r"}').code in qwen.RETRY_CODES
+
+
+def test_vendor_extras_on_tool_calls_are_not_sent():
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}, "extra_content": {"google": {"thought_signature": "x"}}}
+    _, body = _native({"model": "qwen-plus", "messages": [{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [call]}, {"role": "tool", "tool_call_id": "c1", "content": "ok"}]})
+    assert body["input"]["messages"][1]["tool_calls"] == [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]

@@ -231,7 +231,7 @@ def to_contents(call: Call, messages: list[oai.Message]) -> tuple[list[Content],
                 names[tc.id] = tc.function.name
                 parts.append(Part(
                     function_call=FunctionCall(name=tc.function.name, args=_args(tc.function.arguments, at), id=gemini_id_of(tc.id)),
-                    thought_signature=signature_of(tc.id),
+                    thought_signature=signature_of(tc.id) or _google_signature(tc.extra_content or None),
                 ))
             if m.function_call is not None:
                 at = f"messages[{i}].function_call.arguments"
@@ -266,7 +266,13 @@ def to_contents(call: Call, messages: list[oai.Message]) -> tuple[list[Content],
 def _text_signature(m: oai.AssistantMessage) -> str | None:
     """A text part's signature, echoed back where aoa put it: `extra_content.google.thought_signature`
     (the name Google's own OpenAI-compatible endpoint uses)."""
-    google = (m.extra_content or {}).get("google")
+    return _google_signature(m.extra_content)
+
+
+def _google_signature(extra: dict[str, Any] | None) -> str | None:
+    """`{"google": {"thought_signature": "…"}}` → the signature; anything else → None. Tool calls
+    recorded from Google's OpenAI-compatible endpoint carry theirs this way."""
+    google = (extra or {}).get("google")
     sig = google.get("thought_signature") if isinstance(google, dict) else None
     return sig if isinstance(sig, str) and sig else None
 

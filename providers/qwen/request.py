@@ -214,7 +214,8 @@ def _message(m: oai.Message, i: int, multimodal: bool) -> dict[str, Any]:
         # reasoning_content is not sent back: DashScope does not take it as input.
         out: dict[str, Any] = {"role": "assistant", "content": content(m.content) if m.content is not None else ("" if not multimodal else [])}
         if m.tool_calls:
-            out["tool_calls"] = [msgspec.to_builtins(tc) for tc in m.tool_calls]
+            # Vendor extras a client echoes on calls (extra_content) are not DashScope's: not sent.
+            out["tool_calls"] = [{"id": tc.id, "type": tc.type, "function": msgspec.to_builtins(tc.function)} for tc in m.tool_calls]
         if m.function_call is not None:
             raise Error(400, "Legacy `function_call` turns are not supported; use tool_calls.", param=f"messages[{i}].function_call", code="unsupported_parameter")
         return out
