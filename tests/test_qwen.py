@@ -358,3 +358,17 @@ def test_video_parts_go_multimodal(qwen):
     with pytest.raises(openai.BadRequestError) as exc:
         c.chat.completions.create(model="qwen-vl-max", messages=[{"role": "user", "content": [{"type": "video", "video": frames[:1]}]}])
     assert exc.value.body["param"] == "messages[0].content"
+
+
+def test_omni_models_are_relayed_to_compatible_mode_even_in_native_mode(qwen):
+    # DashScope serves Qwen-Omni only through its OpenAI-compatible API.
+    fake, c, _ = qwen()
+    msgs = [{"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}]}]
+    r = c.chat.completions.create(model="qwen3-omni-flash", messages=msgs)
+    assert fake.last.path == "/compatible-mode/v1/chat/completions"
+    assert fake.last.json["stream"] is True and fake.last.json["messages"] == msgs  # stream-only, assembled
+    assert r.choices[0].message.content.startswith("echo")
+    chunks = list(c.chat.completions.create(model="qwen3-omni-flash", messages=[{"role": "user", "content": "x"}], stream=True))
+    assert fake.last.path == "/compatible-mode/v1/chat/completions" and any(ch.choices and ch.choices[0].delta.content for ch in chunks)
+    c.chat.completions.create(model="qwen-plus", messages=[{"role": "user", "content": "x"}])
+    assert fake.last.path == TEXT  # everything else stays native
