@@ -8,6 +8,7 @@
     logs      logging set-up and the access log
     body      the client's body: parsed and checked once, big ones translated in a worker thread
     edge      the listening socket: header deadline, connection cap, aiohttp's own refusals
+    google_auth  Google service-account tokens for Vertex AI (the credential of each call)
 
 Gateway policies (key pools, retries, limits, cache, metrics, chat log, the Responses store,
 routing) join as modules here too, each built once at start-up from its own variables and called
