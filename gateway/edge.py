@@ -31,6 +31,10 @@ from .redact import Redactor, printable
 
 log = logging.getLogger("aoa.edge")
 
+# The header deadline reads three attributes of aiohttp's handler (slots, stable since 3.9); on an
+# aiohttp without them it stays off rather than break every connection.
+_WATCHES_HEADS = all(hasattr(RequestHandler, a) for a in ("_request_count", "_waiter", "_messages"))
+
 
 def default_max_connections() -> int:
     """Two descriptors per busy connection (client side and upstream side) plus headroom, within
@@ -115,9 +119,13 @@ class EdgeHandler(RequestHandler):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        # Bytes arriving with no request in flight start a request head; once the parser has a
-        # whole head the deadline is gone. A head that arrives in one read never arms a timer.
-        idle = self._current_request is None and not self._messages
+        if not _WATCHES_HEADS:
+            super().data_received(data)
+            return
+        # Bytes arriving while the handler waits for its next request (`_waiter` set) start a
+        # request head; once the parser has a whole head the deadline is gone. A head that
+        # arrives in one read never arms a timer; body bytes never do.
+        idle = self._waiter is not None and not self._messages
         before = self._request_count
         super().data_received(data)
         if self._request_count != before:
@@ -126,7 +134,7 @@ class EdgeHandler(RequestHandler):
             self._arm()
 
     def _arm(self) -> None:
-        if self._edge.header_timeout > 0 and self.transport is not None:
+        if _WATCHES_HEADS and self._edge.header_timeout > 0 and self.transport is not None:
             self._head_timer = self._loop.call_later(self._edge.header_timeout, self._head_late)
 
     def _disarm(self) -> None:
@@ -137,8 +145,8 @@ class EdgeHandler(RequestHandler):
     def _head_late(self) -> None:
         self._head_timer = None
         transport = self.transport
-        if transport is None or self._current_request is not None or self._messages:
-            return
+        if transport is None or self._waiter is None or self._messages:
+            return  # a request is being served after all
         log.debug("closed a connection whose request headers took longer than %g s", self._edge.header_timeout)
         transport.write(self._edge.slow)
         self.force_close()

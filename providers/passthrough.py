@@ -44,14 +44,18 @@ class _Chunk(msgspec.Struct):
     choices: list[_Choice] | None = None
 
 
-# Parsing each event checks it is one whole JSON object (garbage and truncated JSON are caught
-# before they reach the client) and finds the finish reason; ≈ 1 µs per chunk.
 _chunk_decoder = msgspec.json.Decoder(_Chunk)
 
 
 class RelayStream:
     """Relays `data:` payloads as they arrive, each checked to be a JSON object; `[DONE]` is
     written by the IO layer.
+
+    Each event's framing is checked (a JSON object: `{` … `}`), which catches what upstreams
+    really send wrong — HTML or plain-text errors, an event cut off with its connection — for
+    ≈ 0.1 µs; a full parse (≈ 1 µs, a fifth of the relay's whole cost per chunk) happens only
+    for an event that fails it, and for one whose finish_reason may be set. A well-framed object
+    that is broken inside is relayed as is.
 
     A stream must end with `[DONE]` or after a chunk carrying a `finish_reason`: one that stops
     with neither was cut off, and ends with an error event instead of a `[DONE]` that would pass
@@ -71,13 +75,16 @@ class RelayStream:
             return []
         if event == "error" or data.startswith(b'{"error"'):
             raise error_from_body(502, data, streaming=True)
-        try:
-            chunk = _chunk_decoder.decode(data)
-        except msgspec.DecodeError:  # also a JSON value that is not an object
-            shown = data[:SNIPPET_BYTES].decode("utf-8", "replace")
-            raise Error(502, f"The upstream sent a stream event that is not a JSON chunk: {shown!r}", code="upstream_invalid_sse") from None
-        if not self.finished and chunk.choices:
-            self.finished = any(c.finish_reason is not None for c in chunk.choices)
+        framed = data[:1] == b"{" and data[-1:] == b"}"
+        # Every OpenAI chunk says `"finish_reason":null` until the last one; count to skip those.
+        if not framed or (not self.finished and data.count(b'"finish_reason"') > data.count(b'"finish_reason":null')):
+            try:
+                chunk = _chunk_decoder.decode(data)
+            except msgspec.DecodeError:  # also a JSON value that is not an object
+                shown = data[:SNIPPET_BYTES].decode("utf-8", "replace")
+                raise Error(502, f"The upstream sent a stream event that is not a JSON chunk: {shown!r}", code="upstream_invalid_sse") from None
+            if chunk.choices:
+                self.finished = self.finished or any(c.finish_reason is not None for c in chunk.choices)
         self.relayed = True
         return [data]
 

@@ -18,13 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import aoa
+import providers
 from gateway.fetch import open_fetcher
 
 ROUTES = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"]
 
-# One body every provider reads as "your request is invalid": OpenAI's, Google's and DashScope's
-# error shapes at once.
-REFUSAL = {"error": {"code": 400, "message": "refused", "status": "INVALID_ARGUMENT", "type": "invalid_request_error"},
+# One body every provider reads as "your request is invalid": OpenAI's, Google's, Anthropic's and
+# DashScope's error shapes at once.
+REFUSAL = {"type": "error", "error": {"code": 400, "message": "refused", "status": "INVALID_ARGUMENT", "type": "invalid_request_error"},
            "code": "InvalidParameter", "message": "refused", "request_id": "r"}
 
 PROVIDERS = {
@@ -35,6 +36,9 @@ PROVIDERS = {
     "qwen": lambda url: {"AOA_TYPE": "qwen", "QWEN_ENDPOINT": url, "QWEN_API_KEY": "k"},
     "qwen-compatible": lambda url: {"AOA_TYPE": "qwen", "QWEN_ENDPOINT": url, "QWEN_API_KEY": "k", "QWEN_API_MODE": "compatible"},
     "gemini": lambda url: {"AOA_TYPE": "gemini", "GEMINI_ENDPOINT": url, "GEMINI_API_KEY": "k"},
+    "anthropic": lambda url: {"AOA_TYPE": "anthropic", "ANTHROPIC_ENDPOINT": url, "ANTHROPIC_API_KEY": "k"},
+    **{k: (lambda url, k=k, p=providers.load(k).PREFIX: {"AOA_TYPE": k, f"{p}_ENDPOINT": url, f"{p}_API_KEY": "k"})
+       for k in ("deepseek", "moonshot", "zhipu", "minimax", "qianfan", "spark")},
 }
 
 
@@ -159,7 +163,7 @@ def server(request, serve, aoa_server):
         yield client
 
 
-@settings(max_examples=35, derandomize=True, deadline=None, database=None,
+@settings(max_examples=25, derandomize=True, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(route=st.sampled_from(ROUTES), body=bodies)
 def test_no_5xx_from_aoa_and_errors_are_openai_shaped(server, route, body):

@@ -94,12 +94,21 @@ def test_azure_deployment_is_one_segment(recorder, aoa_server, model):
         ("azure", {"AZURE_API_VER": "v1"}, "/openai/v1/chat/completions"),
         ("qwen", {}, "/api/v1/services/aigc/text-generation/generation"),
         ("qwen", {"QWEN_API_MODE": "compatible"}, "/compatible-mode/v1/chat/completions"),
+        ("anthropic", {}, "/v1/messages"),
+        ("deepseek", {}, "/chat/completions"),
+        ("moonshot", {}, "/chat/completions"),
+        ("zhipu", {}, "/chat/completions"),
+        ("minimax", {}, "/chat/completions"),
+        ("qianfan", {}, "/chat/completions"),
+        ("spark", {}, "/chat/completions"),
     ],
 )
 @pytest.mark.parametrize("model", ["../../x", "a?b=c", "a#b", "files/x"])
 def test_providers_with_the_model_in_the_body_keep_their_path(recorder, aoa_server, kind, env, path, model):
     rec, up = recorder
-    prefix = kind.upper()
+    from providers import load
+
+    prefix = load(kind).PREFIX
     srv = aoa_server({"AOA_TYPE": kind, f"{prefix}_ENDPOINT": up.url, f"{prefix}_API_KEY": KEY, **env})
     _post(srv.url, "/v1/chat/completions", {**CHAT, "model": model})
     assert [p for _, p, _ in rec.seen] == [path]
@@ -126,7 +135,7 @@ def test_gemini_stream_error_event_cannot_pick_the_status_line(recorder, aoa_ser
     assert r.json()["error"]["message"] == "boom"
 
 
-@pytest.mark.parametrize("kind", ["gemini", "qwen", "openai", "azure", "yi"])
+@pytest.mark.parametrize("kind", ["gemini", "qwen", "openai", "azure", "yi", "anthropic", "deepseek", "moonshot", "zhipu", "minimax", "qianfan", "spark"])
 @pytest.mark.parametrize("code", [99999, 600, 200, "E"])
 def test_error_bodies_cannot_pick_the_status(kind, code):
     from providers import load
