@@ -69,9 +69,10 @@ class Edge:
 
 
 class _Busy(asyncio.Protocol):
-    """A connection beyond the cap: the 503 is written, our side shut for writing, and the socket
-    closed when the client hangs up (or after a second), so the client reads the answer rather
-    than a reset."""
+    """A connection beyond the cap: the 503 is written and our side shut for writing; the socket
+    is closed as soon as the client's first bytes have been read (closing with unread bytes
+    would send a reset, which can wipe the answer out at the client) or after a quarter second,
+    so refused connections never pile up descriptors."""
 
     def __init__(self, edge: Edge) -> None:
         self.edge = edge
@@ -83,10 +84,10 @@ class _Busy(asyncio.Protocol):
         transport.write(self.edge.busy)
         if transport.can_write_eof():
             transport.write_eof()
-        self.timer = asyncio.get_running_loop().call_later(1.0, transport.close)
+        self.timer = asyncio.get_running_loop().call_later(0.25, transport.close)
 
     def data_received(self, data: bytes) -> None:
-        pass
+        self.transport.close()
 
     def eof_received(self) -> bool:
         self.transport.close()

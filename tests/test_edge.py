@@ -187,3 +187,67 @@ def test_a_flood_of_accept_errors_is_logged_once_per_period():
     assert len(records) == 2
     assert records[0].exc_info is None  # no traceback per accept failure
     assert "4999 more" in records[1].getMessage()
+
+
+def test_with_few_file_descriptors_a_slowloris_flood_cannot_take_healthz_down():
+    """128 descriptors, 150 connections trickling headers: the default cap (32 here) keeps
+    descriptors free, the rest are refused at once, and the log stays short."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    from tests.support import free_port
+    from tests.test_server_process import ROOT
+
+    port = free_port()
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "AOA_HOST": "127.0.0.1", "AOA_PORT": str(port),
+           "AOA_HEADER_TIMEOUT": "2", **MOCK}
+    proc = subprocess.Popen([sys.executable, "-m", "aoa"], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128)))
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=0.5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and proc.poll() is None, "aoa did not start"
+            time.sleep(0.05)
+        held = []
+        for _ in range(150):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHo")
+            held.append(s)
+        # Within the header timeout the held connections are cut and /healthz answers again;
+        # every flooding connection has had an answer (503 at once, or 408 once it was let in).
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "healthz never came back"
+            time.sleep(0.1)
+        outcome: dict[str, int] = {}
+        for s in held:
+            s.settimeout(5)
+            try:
+                got = s.recv(100)
+                kind = got[:12].decode(errors="replace") or "closed"
+            except TimeoutError:
+                kind = "no answer"
+            except ConnectionResetError:
+                kind = "reset"
+            outcome[kind] = outcome.get(kind, 0) + 1
+        assert set(outcome) <= {"HTTP/1.1 503", "HTTP/1.1 408"}, outcome
+        assert outcome.get("HTTP/1.1 503", 0) >= 50, outcome
+        for s in held:
+            s.close()
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=15)
+    assert "Traceback" not in err and len(err.splitlines()) < 50, err[-3000:]
