@@ -143,4 +143,4 @@ def test_a_huge_gemini_body_does_not_stall_healthz(serve, aoa_server):
     assert result == [200]
     assert probes >= 5, probes
     # On the loop, the same translation held it for seconds; a worker thread gives it back every 5 ms.
-    assert worst < 1.0, worst
+    assert worst < 1.5, worst
