@@ -15,6 +15,7 @@ import msgspec
 import providers
 from providers import core
 
+from . import responses_store
 from .redact import Redactor
 
 DEFAULTS = {
@@ -53,6 +54,7 @@ class Config(msgspec.Struct, kw_only=True):
     uvloop: bool = False
     settings: Any  # the provider's Settings
     fallback: bool = False  # True when no upstream was configured and the mock answers
+    responses_store: Any = None  # gateway.responses_store.Settings
 
 
 def load_config(env: Mapping[str, str]) -> Config:
@@ -76,6 +78,7 @@ def load_config(env: Mapping[str, str]) -> Config:
     keys = tuple(k.strip() for k in env.get("AOA_API_KEYS", "").split(",") if k.strip())
     origins = tuple(o.strip() for o in env.get("AOA_CORS_ORIGINS", "*").split(",") if o.strip())
     return Config(
+        responses_store=responses_store.load_settings(env),
         kind=kind,
         host=host,
         port=port,
