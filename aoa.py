@@ -480,13 +480,14 @@ class ResponsesDownstream(Downstream):
     The finished response is stored before its last event is written, so a client that follows
     up with `previous_response_id` at once finds it."""
 
-    def __init__(self, request: web.Request, skel: responses.Response, encrypted: bool,
+    def __init__(self, request: web.Request, skel: responses.Response, encrypted: bool, ns: dict[str, str],
                  keep: Callable[[responses.Response], Awaitable[None]]) -> None:
         super().__init__(request)
         self.skel = skel
         self.encrypted = encrypted
+        self.ns = ns
         self.keep = keep
-        self.shaper = responses.ResponseStream(skel, encrypted=encrypted)
+        self.shaper = responses.ResponseStream(skel, encrypted=encrypted, ns=ns)
 
     def frame(self, payloads: list[bytes]) -> bytes:
         return b"".join([e for p in payloads for e in self.shaper.feed(p)])
@@ -502,7 +503,7 @@ class ResponsesDownstream(Downstream):
         return b"".join(self.shaper.fail(shown))
 
     async def whole(self, body: bytes) -> web.StreamResponse:
-        r = responses.from_chat(self.skel, body, encrypted=self.encrypted, completed_at=int(time.time()))
+        r = responses.from_chat(self.skel, body, encrypted=self.encrypted, completed_at=int(time.time()), ns=self.ns)
         await self.keep(r)
         return web.Response(body=responses.encode(r), content_type="application/json")
 
@@ -586,7 +587,7 @@ async def create_response(request: web.Request) -> web.StreamResponse:
         await st.responses_store.set(_owner(request, rid), responses.encode(record), st.responses_ttl)
 
     encrypted = responses.ENCRYPTED in (req.include or ())
-    down = ResponsesDownstream(request, skel, encrypted, keep)
+    down = ResponsesDownstream(request, skel, encrypted, responses.namespaces(req), keep)
     call = msgspec.structs.replace(
         call, id=st.new_id("chatcmpl"), body=chat, fields=_fields_decoder.decode(chat), include_usage=call.stream
     )

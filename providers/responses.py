@@ -79,6 +79,7 @@ class ToolIn(Base):
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
+    tools: list[ToolIn] | None = None  # type "namespace": a named group of function tools
 
 
 class ToolChoiceIn(Base):
@@ -142,6 +143,7 @@ class ResponsesRequest(Base):
     image: Any = None
     access_programs: Any = None
     background_options: Any = None
+    client_metadata: Any = None  # sent by the Codex CLI: its own bookkeeping
 
 
 # Parameter policy (a test checks the three sets cover every request field).
@@ -153,7 +155,7 @@ MAPPED = frozenset({
 # Served by aoa itself (store, chaining, streaming) or meaningless without built-in tools.
 LOCAL = frozenset({
     "metadata", "store", "previous_response_id", "include", "stream", "stream_options",
-    "truncation", "max_tool_calls",
+    "truncation", "max_tool_calls", "client_metadata",
 })
 # Refused with a 400 when set to anything but their neutral value.
 UNSUPPORTED = frozenset({
@@ -312,18 +314,38 @@ def to_messages(items: list[ItemIn]) -> list[oai.Message]:
     return out
 
 
+def _function(t: ToolIn, param: str) -> oai.Tool:
+    if t.type != "function":
+        raise Error(400, f"The built-in tool {t.type!r} has no equivalent on this upstream; only function tools are supported.", param=f"{param}.type", code="unsupported_value")
+    if not t.name:
+        raise Error(400, "A function tool needs a `name`.", param=f"{param}.name", code="missing_required_parameter")
+    return oai.Tool(function=oai.FunctionDef(name=t.name, description=t.description, parameters=t.parameters, strict=t.strict))
+
+
 def _tools(req: ResponsesRequest) -> list[oai.Tool] | None:
+    """Function tools, with the functions of `namespace` tools flattened in (chat has no
+    namespaces; `namespaces` puts the namespace back on the calls)."""
     if req.tools is None:
         return None
-    tools = []
+    tools: list[oai.Tool] = []
+    seen: set[str] = set()
     for i, t in enumerate(req.tools):
-        if t.type != "function":
-            raise Error(400, f"The built-in tool {t.type!r} has no equivalent on this upstream; only function tools are supported.", param=f"tools[{i}].type", code="unsupported_value")
-        if not t.name:
-            raise Error(400, "A function tool needs a `name`.", param=f"tools[{i}].name", code="missing_required_parameter")
-        fn = oai.FunctionDef(name=t.name, description=t.description, parameters=t.parameters, strict=t.strict)
-        tools.append(oai.Tool(function=fn))
+        if t.type == "namespace":
+            group = [(_function(f, f"tools[{i}].tools[{j}]"), f"tools[{i}].tools[{j}].name") for j, f in enumerate(t.tools or ())]
+        else:
+            group = [(_function(t, f"tools[{i}]"), f"tools[{i}].name")]
+        for tool, param in group:
+            name = tool.function.name  # type: ignore[union-attr]
+            if name in seen:
+                raise Error(400, f"Two tools are named {name!r}; names must be unique across namespaces here.", param=param, code="invalid_value")
+            seen.add(name)
+            tools.append(tool)
     return tools
+
+
+def namespaces(req: ResponsesRequest) -> dict[str, str]:
+    """Function name → its namespace, for the function_call items of the answer."""
+    return {f.name: t.name for t in req.tools or () if t.type == "namespace" and t.name for f in t.tools or () if f.name}
 
 
 def _tool_choice(choice: str | ToolChoiceIn | None) -> str | oai.NamedToolChoice | None:
@@ -428,6 +450,7 @@ class FunctionCallItem(Out, tag="function_call", tag_field="type"):
     name: str
     arguments: str
     status: str = "completed"
+    namespace: str | UnsetType = UNSET
 
 
 class ReasoningItem(Out, tag="reasoning", tag_field="type"):
@@ -619,7 +642,14 @@ class _ChatCompletion(Struct):
 _completion_decoder = msgspec.json.Decoder(_ChatCompletion)
 
 
-def from_chat(skel: Response, body: bytes, *, encrypted: bool, completed_at: int) -> Response:
+def _call_item(item_id: str, call_id: str, name: str, arguments: str, status: str, ns: dict[str, str]) -> FunctionCallItem:
+    item = FunctionCallItem(id=item_id, call_id=call_id, name=name, arguments=arguments, status=status)
+    if name in ns:
+        item.namespace = ns[name]
+    return item
+
+
+def from_chat(skel: Response, body: bytes, *, encrypted: bool, completed_at: int, ns: dict[str, str] | None = None) -> Response:
     """A chat.completion body → the finished response."""
     try:
         done = _completion_decoder.decode(body)
@@ -645,7 +675,7 @@ def from_chat(skel: Response, body: bytes, *, encrypted: bool, completed_at: int
     if parts:
         r.output.append(MessageItem(id=f"msg_{base}_{len(r.output)}", status=status, content=parts))
     for tc in m.tool_calls or ():
-        r.output.append(FunctionCallItem(id=f"fc_{base}_{len(r.output)}", call_id=tc.id, name=tc.function.name, arguments=tc.function.arguments))
+        r.output.append(_call_item(f"fc_{base}_{len(r.output)}", tc.id, tc.function.name, tc.function.arguments, "completed", ns or {}))
     r.usage = _usage(done.usage)
     _finish(r, choice.finish_reason, completed_at)
     return r
@@ -782,8 +812,9 @@ class ResponseStream:
     accumulators require: an item is `added` before its deltas and `done` before the response
     completes; every event carries the next `sequence_number`."""
 
-    def __init__(self, skel: Response, *, encrypted: bool) -> None:
+    def __init__(self, skel: Response, *, encrypted: bool, ns: dict[str, str] | None = None) -> None:
         self.response = skel
+        self.ns = ns or {}
         self.base = skel.id.removeprefix("resp_")
         self.encrypted = encrypted
         self.seq = 0
@@ -873,8 +904,7 @@ class ResponseStream:
         if slot is None:
             out += self._close()
             call_id = tc.id if isinstance(tc.id, str) else ""
-            item = FunctionCallItem(id=f"fc_{self.base}_{self._index()}", call_id=call_id, name=fn.get("name") or "",
-                                    arguments="", status="in_progress")
+            item = _call_item(f"fc_{self.base}_{self._index()}", call_id, fn.get("name") or "", "", "in_progress", self.ns)
             slot = (item, [], self._index())
             self.calls[tc.index] = slot
             self.response.output.append(item)

@@ -472,3 +472,19 @@ def test_relay_get_delete_and_input_items(serve, aoa_server):
     with pytest.raises(openai.NotFoundError):
         c.responses.retrieve("resp_gone")
     assert seen[:3] == [("GET", "/v1/responses/resp_up"), ("DELETE", "/v1/responses/resp_up"), ("GET", "/v1/responses/resp_up/input_items?limit=5")]
+
+
+def test_namespace_tools_flatten_and_calls_name_their_namespace(mock):
+    # The shape the Codex CLI sends: namespaced function tools and its own client_metadata.
+    srv, c = mock()
+    ns = {"type": "namespace", "name": "agents_v1", "description": "Sub-agents.", "tools": [
+        {"type": "function", "name": "spawn", "description": "s", "strict": False, "parameters": {"type": "object", "properties": {"task": {"type": "string"}}}}]}
+    body = {"model": "mock-gpt", "input": "go", "tools": [ns], "client_metadata": {"turn_id": "t1"}}
+    r = httpx.post(srv.url + "/v1/responses", json=body).json()
+    [fc] = r["output"]
+    assert (fc["name"], fc["namespace"], json.loads(fc["arguments"])) == ("spawn", "agents_v1", {"task": "mock"})
+    events = _events(srv, body)
+    assert [d["item"].get("namespace") for e, d in events if e == "response.output_item.done"] == ["agents_v1"]
+    dup = {**body, "tools": [ns, {**ns["tools"][0]}]}
+    r = httpx.post(srv.url + "/v1/responses", json=dup)
+    assert r.status_code == 400 and r.json()["error"]["param"] == "tools[1].name"
