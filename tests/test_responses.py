@@ -488,3 +488,21 @@ def test_namespace_tools_flatten_and_calls_name_their_namespace(mock):
     dup = {**body, "tools": [ns, {**ns["tools"][0]}]}
     r = httpx.post(srv.url + "/v1/responses", json=dup)
     assert r.status_code == 400 and r.json()["error"]["param"] == "tools[1].name"
+
+
+def test_upstream_reset_mid_stream_ends_with_error_and_failed(serve, aoa_server):
+    fake = FakeOpenAI(key="sk-up")
+    up = serve(fake.app())
+    srv = aoa_server({"AOA_TYPE": "openai", "OPENAI_ENDPOINT": up.url + "/v1", "OPENAI_API_KEY": "sk-up", "OPENAI_RESPONSES": "translate"})
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini", "choices": [{"index": 0, "delta": {"role": "assistant", "content": "partial"}}]}
+    fake.reply_reset_mid_stream([chunk])
+    events = _events(srv, {"model": "gpt-4o-mini", "input": "hi"})
+    names = [e for e, _ in events]
+    assert names[:5] == ["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added", "response.output_text.delta"]
+    assert names[-2:] == ["error", "response.failed"]
+    assert events[-1][1]["response"]["status"] == "failed" and "sk-up" not in json.dumps(events)
+    assert [d["sequence_number"] for _, d in events] == list(range(len(events)))
+    # Before the first event an upstream error is an ordinary HTTP error.
+    fake.reply_json({"error": {"message": "bad key", "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}}, status=401)
+    r = httpx.post(srv.url + "/v1/responses", json={"model": "gpt-4o-mini", "input": "hi", "stream": True})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
