@@ -592,9 +592,13 @@ async def create_response(request: web.Request) -> web.StreamResponse:
         call, id=st.new_id("chatcmpl"), body=chat, fields=_fields_decoder.decode(chat), include_usage=call.stream
     )
     p = st.provider
-    if st.local:
-        return await _local_chat(request, call, None, down)
-    return await _exchange(request, call, lambda: p.chat(st.settings, call), p.chat_result, p.ChatStream, down=down)
+    try:
+        if st.local:
+            return await _local_chat(request, call, None, down)
+        return await _exchange(request, call, lambda: p.chat(st.settings, call), p.chat_result, p.ChatStream, down=down)
+    except core.Error as err:
+        err.param = responses.client_param(err.param)
+        raise
 
 
 def _lookup_call(request: web.Request) -> core.Call:

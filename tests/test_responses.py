@@ -506,3 +506,40 @@ def test_upstream_reset_mid_stream_ends_with_error_and_failed(serve, aoa_server)
     fake.reply_json({"error": {"message": "bad key", "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}}, status=401)
     r = httpx.post(srv.url + "/v1/responses", json={"model": "gpt-4o-mini", "input": "hi", "stream": True})
     assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
+
+
+@pytest.mark.parametrize(("chat", "client"), [
+    (None, None), ("messages[3].content", "input"), ("max_completion_tokens", "max_output_tokens"),
+    ("reasoning_effort", "reasoning.effort"), ("response_format.json_schema.schema", "text.format.schema"),
+    ("verbosity", "text.verbosity"), ("tools[0].function.parameters", "tools[0].parameters"), ("temperature", "temperature"),
+])
+def test_provider_error_params_name_the_responses_field(chat, client):
+    from providers import responses
+
+    assert responses.client_param(chat) == client
+
+
+def test_provider_refusal_names_the_responses_field(gem):
+    fake, c = gem
+    with pytest.raises(openai.BadRequestError) as exc:
+        c.responses.create(model="gemini-2.5-flash", input="hi", text={"verbosity": "low"})
+    assert exc.value.body["param"] == "text.verbosity" and fake.requests == []
+
+
+def test_gemini_image_input_reuses_the_chat_path(gem):
+    fake, c = gem
+    png = "data:image/png;base64,iVBORw0KGgo="
+    r = c.responses.create(model="gemini-2.5-flash", input=[{"role": "user", "content": [
+        {"type": "input_text", "text": "what is this"}, {"type": "input_image", "image_url": png, "detail": "auto"}]}])
+    parts = fake.last.json["contents"][0]["parts"]
+    assert parts[0] == {"text": "what is this"} and parts[1]["inlineData"] == {"mimeType": "image/png", "data": "iVBORw0KGgo="}
+    assert r.status == "completed"
+
+
+async def test_async_stream(mock):
+    srv, _ = mock()
+    c = openai.AsyncOpenAI(base_url=srv.url + "/v1", api_key="client", max_retries=0)
+    async with c.responses.stream(model="mock-gpt", input="async words") as s:
+        kinds = [e.type async for e in s]
+        final = await s.get_final_response()
+    assert kinds[0] == "response.created" and kinds[-1] == "response.completed" and final.output_text == "async words"

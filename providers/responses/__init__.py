@@ -33,6 +33,7 @@ from .request import (
     ItemIn,
     ResponsesRequest,
     _items_decoder,
+    client_param,
     decode_messages,
     decode_request,
     encode_messages,
@@ -64,7 +65,7 @@ from .stream import RelayEvents, ResponseStream, frame
 __all__ = [
     "DeletedResponse", "ENCRYPTED", "ENCRYPTED_PREFIX", "FINISH", "ItemIn", "LOCAL", "MAPPED", "NEUTRAL",
     "RelayEvents", "Response", "ResponseStream", "ResponsesRequest", "Stored", "UNSUPPORTED", "_items_decoder",
-    "carrier", "decode_messages", "decode_request", "decode_response", "decode_stored", "encode", "encode_messages",
+    "carrier", "client_param", "decode_messages", "decode_request", "decode_response", "decode_stored", "encode", "encode_messages",
     "frame", "from_chat", "input_items", "item_list", "namespaces", "output_messages", "page_params", "reasoning_text",
     "skeleton", "stored_items", "to_chat", "to_messages", "valid_id",
 ]

@@ -390,6 +390,31 @@ def to_chat(req: ResponsesRequest, conversation: list[oai.Message], model: str) 
     )
 
 
+# A provider names chat parameters in its errors; the client sent these Responses ones.
+CHAT_PARAM = {
+    "messages": "input",
+    "max_completion_tokens": "max_output_tokens",
+    "max_tokens": "max_output_tokens",
+    "reasoning_effort": "reasoning.effort",
+    "response_format": "text.format",
+    "verbosity": "text.verbosity",
+}
+
+
+def client_param(param: str | None) -> str | None:
+    """A chat parameter path in a provider's error → the Responses parameter it came from.
+    Message and tool indexes are not translated back (instructions and history shift them)."""
+    if not param:
+        return param
+    head = param.split(".", 1)[0].split("[", 1)[0]
+    target = CHAT_PARAM.get(head)
+    if target is None:
+        return param.replace(".function.", ".", 1) if head == "tools" else param
+    if head == "messages":
+        return target
+    return target + param[len(head):].replace(".json_schema", "", 1)
+
+
 def decode_messages(raw: bytes) -> list[oai.Message]:
     return _messages_decoder.decode(raw)
 

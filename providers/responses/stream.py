@@ -73,7 +73,7 @@ class ResponseStream:
 
     def _delta_head(self, kind: str, **fields: Any) -> bytes:
         """The constant part of an item's delta events, encoded once when the item opens: a
-        delta then costs one string encode instead of a whole event (see bench/README.md)."""
+        delta then costs one string encode instead of a whole event."""
         fields["type"] = kind
         head = _encode(fields)[:-1]  # without the closing brace
         return b"event: " + kind.encode() + b"\ndata: " + head + b',"sequence_number":'
