@@ -547,7 +547,12 @@ async def _relay_responses(request: web.Request, call: core.Call, suffix: str, m
     out = core.Outbound(url=url, headers=st.provider.headers(call.key), body=body, method=method, stream=call.stream)
     resp = await _send(request, out)
     try:
-        await _check(request, resp)
+        try:
+            await _check(request, resp)
+        except core.Error as err:
+            if err.status in (404, 405) and method == "POST":
+                err.message += f" (this upstream may have no Responses API: set {st.common.prefix}_RESPONSES=translate)"
+            raise
         if call.stream:
             return await _stream_to_client(request, call, resp, responses.RelayEvents(), None, RelayDownstream(request))
         body = passthrough.check_json(await _read(request, resp))

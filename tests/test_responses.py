@@ -543,3 +543,25 @@ async def test_async_stream(mock):
         kinds = [e.type async for e in s]
         final = await s.get_final_response()
     assert kinds[0] == "response.created" and kinds[-1] == "response.completed" and final.output_text == "async words"
+
+
+def test_relay_to_an_upstream_without_responses_says_how_to_translate(serve, aoa_server):
+    fake = FakeOpenAI(key="sk-up")  # its echo model has chat completions only
+    up = serve(fake.app())
+    srv = aoa_server({"AOA_TYPE": "openai", "OPENAI_ENDPOINT": up.url + "/v1", "OPENAI_API_KEY": "sk-up"})
+    r = httpx.post(srv.url + "/v1/responses", json={"model": "gpt-4o-mini", "input": "hi"})
+    assert r.status_code == 404 and "OPENAI_RESPONSES=translate" in r.json()["error"]["message"]
+
+
+def test_responses_mode_variables():
+    from gateway.config import load_config
+    from providers.core import ConfigError
+
+    assert load_config({"AOA_TYPE": "openai"}).settings.responses == "relay"
+    assert load_config({"AOA_TYPE": "azure", "AZURE_ENDPOINT": "https://x.openai.azure.com"}).settings.responses == "translate"
+    assert load_config({"AOA_TYPE": "azure", "AZURE_ENDPOINT": "https://x", "AZURE_API_VER": "v1"}).settings.responses == "relay"
+    assert load_config({"AOA_TYPE": "azure", "AZURE_ENDPOINT": "https://x", "AZURE_RESPONSES": "Relay"}).settings.responses == "relay"
+    with pytest.raises(ConfigError, match="OPENAI_RESPONSES"):
+        load_config({"AOA_TYPE": "openai", "OPENAI_RESPONSES": "native"})
+    with pytest.raises(ConfigError, match="AOA_RESPONSES_STORE_COUNT"):
+        load_config({"AOA_TYPE": "mock", "AOA_RESPONSES_STORE_COUNT": "-1"})
