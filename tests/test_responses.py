@@ -50,8 +50,9 @@ def qwen(serve, aoa_server):
 
 
 def _events(srv, body: dict) -> list[tuple[str, dict]]:
-    """The raw SSE events of a streaming call: (event name, data)."""
-    with httpx.stream("POST", srv.url + "/v1/responses", json={**body, "stream": True}, headers={"Authorization": "Bearer client"}) as r:
+    """The raw SSE events of a streaming call: (event name, data). `srv`: a server or its URL."""
+    base = srv if isinstance(srv, str) else srv.url
+    with httpx.stream("POST", base + "/v1/responses", json={**body, "stream": True}, headers={"Authorization": "Bearer client"}) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         text = r.read().decode()
     out = []
@@ -565,3 +566,32 @@ def test_responses_mode_variables():
         load_config({"AOA_TYPE": "openai", "OPENAI_RESPONSES": "native"})
     with pytest.raises(ConfigError, match="AOA_RESPONSES_STORE_COUNT"):
         load_config({"AOA_TYPE": "mock", "AOA_RESPONSES_STORE_COUNT": "-1"})
+
+
+def test_every_event_and_object_validates_against_the_sdk_types(mock, gem):
+    """The SDK builds its models without validation; here each event and response object aoa
+    sends must pass pydantic validation against the SDK's own types (required fields, literals)."""
+    from pydantic import TypeAdapter
+
+    from openai.types.responses import Response, ResponseStreamEvent
+
+    events = TypeAdapter(ResponseStreamEvent)
+    srv, c = mock()
+    bodies = [
+        {"model": "mock-gpt", "input": "plain text"},
+        {"model": "mock-gpt", "input": "call", "tools": TOOLS},
+        {"model": "mock-gpt", "input": "one two three", "max_output_tokens": 1},
+    ]
+    for body in bodies:
+        for name, data in _events(srv, body):
+            assert events.validate_python(data).type == name
+        r = httpx.post(srv.url + "/v1/responses", json=body).json()
+        Response.model_validate(r)
+    fake, gc = gem
+    parts = [{"text": "hmm", "thought": True}, {"text": "ok"}]
+    fake.reply_sse([{"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}]}])
+    seen = set()
+    gem_url = str(gc.base_url).rstrip("/").removesuffix("/v1")
+    for name, data in _events(gem_url, {"model": "gemini-2.5-flash", "input": "x", "include": ["reasoning.encrypted_content"]}):
+        seen.add(events.validate_python(data).type)
+    assert "response.reasoning_summary_text.delta" in seen and "response.output_text.delta" in seen
