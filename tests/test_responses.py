@@ -573,7 +573,7 @@ def test_every_event_and_object_validates_against_the_sdk_types(mock, gem):
     sends must pass pydantic validation against the SDK's own types (required fields, literals)."""
     from pydantic import TypeAdapter
 
-    from openai.types.responses import Response, ResponseStreamEvent
+    from openai.types.responses import Response, ResponseItemList, ResponseStreamEvent
 
     events = TypeAdapter(ResponseStreamEvent)
     srv, c = mock()
@@ -587,6 +587,17 @@ def test_every_event_and_object_validates_against_the_sdk_types(mock, gem):
             assert events.validate_python(data).type == name
         r = httpx.post(srv.url + "/v1/responses", json=body).json()
         Response.model_validate(r)
+    history = [
+        {"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "c"}]},
+        {"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "r"},
+        {"type": "reasoning", "summary": [{"type": "summary_text", "text": "t"}]},
+    ]
+    for inp in ("plain", history):
+        rid = httpx.post(srv.url + "/v1/responses", json={"model": "mock-gpt", "input": inp, "tools": TOOLS, "tool_choice": "none"}).json()["id"]
+        listed = ResponseItemList.model_validate(httpx.get(f"{srv.url}/v1/responses/{rid}/input_items").json())
+        assert len(listed.data) == (1 if inp == "plain" else len(history))
     fake, gc = gem
     parts = [{"text": "hmm", "thought": True}, {"text": "ok"}]
     fake.reply_sse([{"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}]}])

@@ -359,20 +359,35 @@ def stored_items(req: ResponsesRequest, fields: dict[str, Raw], rid: str) -> tup
     raw_input = fields.get("input")
     originals = _raw_items.decode(raw_input) if raw_input is not None and not isinstance(req.input, str) else None
     for k, item in enumerate(items):
-        iid = item.id or f"{'msg' if item.type == 'message' else 'item'}_{base}_in{k}"
+        iid = item.id or f"{_ID_PREFIX.get(item.type, 'item')}_{base}_in{k}"
         ids.append(iid)
         if originals is None:
             doc: dict[str, Any] = {"id": iid, "type": "message", "role": "user", "status": "completed",
                                    "content": [{"type": "input_text", "text": item.content}]}
         else:
-            doc = originals[k]
-            doc.setdefault("type", "message")
-            doc["id"] = iid
-            if doc["type"] == "message" and isinstance(doc.get("content"), str):
-                kind = "output_text" if doc.get("role") == "assistant" else "input_text"
-                doc["content"] = [{"type": kind, "text": doc["content"]}]
+            doc = _listed(originals[k], iid)
         raws.append(Raw(_encode(doc)))
     return ids, raws
 
 
 _raw_items = msgspec.json.Decoder(list[dict[str, Any]])
+# Item prefixes OpenAI uses; listed items need an id even when the client sent none.
+_ID_PREFIX = {"message": "msg", "function_call": "fc", "function_call_output": "fco", "reasoning": "rs"}
+
+
+def _listed(doc: dict[str, Any], iid: str) -> dict[str, Any]:
+    """An input item as the client sent it, completed to the shape `input_items` lists:
+    easy messages get `type` and content parts, every item an `id` and a `status`."""
+    doc.setdefault("type", "message")
+    doc["id"] = iid
+    doc.setdefault("status", "completed")
+    if doc["type"] == "message":
+        assistant = doc.get("role") == "assistant"
+        content = doc.get("content")
+        if isinstance(content, str):
+            doc["content"] = [{"type": "output_text" if assistant else "input_text", "text": content}]
+        if assistant:
+            for part in doc["content"] if isinstance(doc["content"], list) else ():
+                if isinstance(part, dict) and part.get("type") == "output_text":
+                    part.setdefault("annotations", [])
+    return doc
