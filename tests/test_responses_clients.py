@@ -10,6 +10,8 @@ import subprocess
 import openai
 import pytest
 
+from tests.fakes.gemini_api import FakeGemini
+
 FAST = {"AOA_TYPE": "mock", "MOCK_FIRST_TOKEN_DELAY": "0", "MOCK_TOKEN_RATE": "0"}
 
 
@@ -45,8 +47,14 @@ def _codex() -> str | None:
 
 
 @pytest.mark.skipif(_codex() is None, reason="the Codex CLI is not installed (npm install -g @openai/codex, or set AOA_TEST_CODEX to its path)")
-def test_codex_exec_completes_a_prompt(aoa_server, tmp_path):
-    srv = aoa_server(FAST)
+@pytest.mark.parametrize("upstream", ["mock", "gemini"])
+def test_codex_exec_completes_a_prompt(serve, aoa_server, tmp_path, upstream):
+    if upstream == "gemini":
+        fake = FakeGemini(key="AIza-upstream")
+        up = serve(fake.app())
+        srv = aoa_server({"AOA_TYPE": "gemini", "GEMINI_ENDPOINT": up.url, "GEMINI_API_KEY": "AIza-upstream", "GEMINI_MODEL_ALIAS": "mock-gpt:gemini-2.5-flash"})
+    else:
+        srv = aoa_server(FAST)
     home, work = tmp_path / "codex-home", tmp_path / "work"
     home.mkdir()
     work.mkdir()
@@ -67,6 +75,11 @@ def test_codex_exec_completes_a_prompt(aoa_server, tmp_path):
         env=env, cwd=work, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    # The mock called Codex's first tool, Codex answered with a function_call_output, and the
-    # mock's final message (its echo of that output) is what `codex exec` prints.
-    assert "The tool answered:" in done.stdout
+    if upstream == "gemini":
+        # Gemini's fake echoes the last user turn over a streamGenerateContent call.
+        assert "echo:" in done.stdout and "say hello" in done.stdout
+        assert fake.last.path.endswith(":streamGenerateContent")
+    else:
+        # The mock called Codex's first tool, Codex answered with a function_call_output, and
+        # the mock's final message (its echo of that output) is what `codex exec` prints.
+        assert "The tool answered:" in done.stdout
