@@ -606,3 +606,21 @@ def test_every_event_and_object_validates_against_the_sdk_types(mock, gem):
     for name, data in _events(gem_url, {"model": "gemini-2.5-flash", "input": "x", "include": ["reasoning.encrypted_content"]}):
         seen.add(events.validate_python(data).type)
     assert "response.reasoning_summary_text.delta" in seen and "response.output_text.delta" in seen
+
+
+def test_stream_tool_delta_without_index_and_parallel_calls():
+    from providers import responses
+
+    skel = responses.skeleton(responses.decode_request(b'{"input":"x"}'), {}, "resp_1", 1, "m")
+    st = responses.ResponseStream(skel, encrypted=False)
+
+    def chunk(delta, finish=None):
+        return json.dumps({"id": "c", "created": 1, "model": "m", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}).encode()
+
+    frames = st.feed(chunk({"tool_calls": [{"id": "a", "type": "function", "function": {"name": "f", "arguments": "{\"x\":"}}]}))
+    frames += st.feed(chunk({"tool_calls": [{"index": 1, "id": "b", "function": {"name": "g", "arguments": "{}"}}]}))
+    frames += st.feed(chunk({"tool_calls": [{"index": 0, "function": {"arguments": "1}"}}]}, "tool_calls"))
+    frames += st.close(2)
+    done = json.loads(frames[-1].split(b"data: ", 1)[1])["response"]
+    assert [(o["call_id"], o["name"], o["arguments"]) for o in done["output"]] == [("a", "f", '{"x":1}'), ("b", "g", "{}")]
+    assert done["status"] == "completed"

@@ -19,11 +19,23 @@ from .response import (
 # --- streaming ------------------------------------------------------------------------------
 
 
+class _FunctionDeltaIn(Struct, frozen=True):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class _ToolDeltaIn(Struct, frozen=True):
+    # Some OpenAI-compatible servers leave out `index` when there is one call.
+    index: int = 0
+    id: str | None = None
+    function: _FunctionDeltaIn = _FunctionDeltaIn()
+
+
 class _DeltaIn(Struct, frozen=True):
     content: str | None = None
     reasoning_content: str | None = None
     refusal: str | None = None
-    tool_calls: list[oai.ToolCallDelta] | None = None
+    tool_calls: list[_ToolDeltaIn] | None = None
 
 
 class _ChoiceIn(Struct):
@@ -150,20 +162,19 @@ class ResponseStream:
         out.append(self._delta(self.head, delta))
         return out
 
-    def _tool(self, tc: oai.ToolCallDelta) -> list[bytes]:
+    def _tool(self, tc: _ToolDeltaIn) -> list[bytes]:
         out: list[bytes] = []
-        fn = tc.function if isinstance(tc.function, dict) else {}
+        fn = tc.function
         slot = self.calls.get(tc.index)
         if slot is None:
             out += self._close()
-            call_id = tc.id if isinstance(tc.id, str) else ""
-            item = _call_item(f"fc_{self.base}_{self._index()}", call_id, fn.get("name") or "", "", "in_progress", self.ns)
+            item = _call_item(f"fc_{self.base}_{self._index()}", tc.id or "", fn.name or "", "", "in_progress", self.ns)
             head = self._delta_head("response.function_call_arguments.delta", item_id=item.id, output_index=self._index())
             slot = (item, [], self._index(), head)
             self.calls[tc.index] = slot
             self.response.output.append(item)
             out.append(self._event("response.output_item.added", output_index=slot[2], item=item))
-        args = fn.get("arguments")
+        args = fn.arguments
         if args:
             slot[1].append(args)
             out.append(self._delta(slot[3], args))
