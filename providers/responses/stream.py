@@ -92,8 +92,8 @@ class ResponseStream:
 
     def _delta(self, head: bytes, delta: str) -> bytes:
         seq = self.seq
-        self.seq += 1
-        return b"".join((head, str(seq).encode(), b',"delta":', _encode(delta), b"}\n\n"))
+        self.seq = seq + 1
+        return head + str(seq).encode() + b',"delta":' + _encode(delta) + b"}\n\n"
 
     def start(self) -> list[bytes]:
         self.started = True
@@ -108,19 +108,28 @@ class ResponseStream:
             chunk = _chunk_decoder.decode(payload)
         except msgspec.DecodeError:
             raise Error(502, "The upstream sent a chunk that is not a chat.completion.chunk.", code="upstream_invalid_json") from None
-        self.model = self.model or chunk.model
+        if not self.model:
+            self.model = chunk.model
         if chunk.usage is not None:
             self.usage = chunk.usage
         for c in chunk.choices:
-            if c.index != 0:
+            if c.index:
                 continue
             d = c.delta
+            # The common chunk (one piece of text for the open message) costs one append.
             if d.reasoning_content:
-                out += self._reasoning(d.reasoning_content)
-            if d.content:
-                out += self._text(d.content)
-            if d.refusal:
-                out += self._text(d.refusal)
+                if not isinstance(self.open, ReasoningItem):
+                    self._open_reasoning(out)
+                self.text.append(d.reasoning_content)
+                out.append(self._delta(self.head, d.reasoning_content))
+            text = d.content or d.refusal
+            if text:
+                if not isinstance(self.open, MessageItem):
+                    self._open_message(out)
+                if d.content and d.refusal:  # never seen in one delta, but keep both
+                    text += d.refusal
+                self.text.append(text)
+                out.append(self._delta(self.head, text))
             for tc in d.tool_calls or ():
                 out += self._tool(tc)
             if c.finish_reason:
@@ -130,37 +139,29 @@ class ResponseStream:
     def _index(self) -> int:
         return len(self.response.output)
 
-    def _reasoning(self, delta: str) -> list[bytes]:
-        out: list[bytes] = []
-        if not isinstance(self.open, ReasoningItem):
-            out += self._close()
-            item = ReasoningItem(id=f"rs_{self.base}_{self._index()}", summary=[])
-            self.open, self.text = item, []
-            self.response.output.append(item)
-            out.append(self._event("response.output_item.added", output_index=self._index() - 1, item=item))
-            out.append(self._event("response.reasoning_summary_part.added", item_id=item.id, output_index=self._index() - 1,
-                                   summary_index=0, part=SummaryText(text="")))
-            self.head = self._delta_head("response.reasoning_summary_text.delta", item_id=item.id,
-                                         output_index=self._index() - 1, summary_index=0)
-        self.text.append(delta)
-        out.append(self._delta(self.head, delta))
-        return out
+    def _open_reasoning(self, out: list[bytes]) -> None:
+        out += self._close()
+        index = self._index()
+        item = ReasoningItem(id=f"rs_{self.base}_{index}", summary=[])
+        self.open, self.text = item, []
+        self.response.output.append(item)
+        out.append(self._event("response.output_item.added", output_index=index, item=item))
+        out.append(self._event("response.reasoning_summary_part.added", item_id=item.id, output_index=index,
+                               summary_index=0, part=SummaryText(text="")))
+        self.head = self._delta_head("response.reasoning_summary_text.delta", item_id=item.id,
+                                     output_index=index, summary_index=0)
 
-    def _text(self, delta: str) -> list[bytes]:
-        out: list[bytes] = []
-        if not isinstance(self.open, MessageItem):
-            out += self._close()
-            item = MessageItem(id=f"msg_{self.base}_{self._index()}", status="in_progress", content=[])
-            self.open, self.text = item, []
-            self.response.output.append(item)
-            out.append(self._event("response.output_item.added", output_index=self._index() - 1, item=item))
-            out.append(self._event("response.content_part.added", item_id=item.id, output_index=self._index() - 1,
-                                   content_index=0, part=OutputText(text="")))
-            self.head = self._delta_head("response.output_text.delta", item_id=item.id, output_index=self._index() - 1,
-                                         content_index=0, logprobs=[])
-        self.text.append(delta)
-        out.append(self._delta(self.head, delta))
-        return out
+    def _open_message(self, out: list[bytes]) -> None:
+        out += self._close()
+        index = self._index()
+        item = MessageItem(id=f"msg_{self.base}_{index}", status="in_progress", content=[])
+        self.open, self.text = item, []
+        self.response.output.append(item)
+        out.append(self._event("response.output_item.added", output_index=index, item=item))
+        out.append(self._event("response.content_part.added", item_id=item.id, output_index=index,
+                               content_index=0, part=OutputText(text="")))
+        self.head = self._delta_head("response.output_text.delta", item_id=item.id, output_index=index,
+                                     content_index=0, logprobs=[])
 
     def _tool(self, tc: _ToolDeltaIn) -> list[bytes]:
         out: list[bytes] = []
