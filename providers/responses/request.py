@@ -164,6 +164,8 @@ def decode_request(body: bytes) -> ResponsesRequest:
         req = _request_decoder.decode(body)
     except msgspec.DecodeError as exc:
         raise oai.validation_error(exc) from None
+    except RecursionError:
+        raise Error(400, "Request body is nested too deeply.", code="invalid_json") from None
     for name in UNSUPPORTED:
         value = getattr(req, name)
         if value is not None and value != NEUTRAL.get(name):
