@@ -33,7 +33,7 @@ from gateway.config import Config, config_secrets, describe, load_config
 from gateway.fetch import fetch_media, open_fetcher
 from gateway.logs import Trace, access, setup_logging
 from gateway.redact import Redactor
-from gateway.responses_store import open_store
+from gateway.responses_store import not_found, open_store
 from gateway.sse import DONE, SSE_HEADERS, SSEDecoder
 from gateway.upstream import TRANSPORT_ERRORS, open_session, timeout, transport_error
 from providers import core, oai, passthrough, responses
@@ -65,7 +65,7 @@ class State:
         self.id_prefix = secrets.token_hex(6)
         self.ids = itertools.count(1)
         self.served = core.served_models(self.common)
-        self.responses_store, self.responses_ttl = open_store(config.responses_store)
+        self.responses_store = open_store(config.responses_store)
         relay = getattr(self.provider, "responses_url", None)
         self.responses_relay: Callable[[str], str | None] | None = (
             (lambda suffix: relay(self.settings, suffix)) if relay and relay(self.settings, "") else None
@@ -523,19 +523,6 @@ class RelayDownstream(Downstream):
         return responses.frame("error", oai.encode(event))
 
 
-def _owner(request: web.Request, rid: str) -> str:
-    """Store key: responses belong to the credential that made them."""
-    return f"resp:{secrets_hash(_bearer(request))[:32]}:{rid}"
-
-
-async def _stored(request: web.Request, rid: str, param: str | None = None) -> responses.Stored:
-    st = request.app[STATE]
-    body = await st.responses_store.get(_owner(request, rid))
-    if body is None:
-        raise core.Error(404, f"Response with id '{rid}' not found.", param=param, type="invalid_request_error")
-    return responses.decode_stored(body)
-
-
 async def _relay_responses(request: web.Request, call: core.Call, suffix: str, method: str = "POST") -> web.StreamResponse:
     st = request.app[STATE]
     assert st.responses_relay is not None
@@ -572,7 +559,7 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     req = responses.decode_request(call.body)
     history: list[oai.Message] = []
     if req.previous_response_id:
-        prev = await _stored(request, req.previous_response_id, "previous_response_id")
+        prev = await st.responses_store.load(_bearer(request), req.previous_response_id, "previous_response_id")
         history = responses.decode_messages(prev.messages)
     turn = history + responses.to_messages(responses.input_items(req))
     chat = oai.encode(responses.to_chat(req, turn, call.model))
@@ -589,7 +576,7 @@ async def create_response(request: web.Request) -> web.StreamResponse:
             messages=msgspec.Raw(responses.encode_messages(turn + responses.output_messages(r))),
             item_ids=ids, items=items,
         )
-        await st.responses_store.set(_owner(request, rid), responses.encode(record), st.responses_ttl)
+        await st.responses_store.save(_bearer(request), rid, record)  # responses belong to their credential
 
     encrypted = responses.ENCRYPTED in (req.include or ())
     down = ResponsesDownstream(request, skel, encrypted, responses.namespaces(req), keep)
@@ -610,7 +597,7 @@ def _lookup_call(request: web.Request) -> core.Call:
     st = request.app[STATE]
     rid = request.match_info["id"]
     if not responses.valid_id(rid):
-        raise core.Error(404, f"Response with id '{rid[:80]}' not found.", type="invalid_request_error")
+        raise not_found(rid)
     key = st.common.api_key or ("" if st.access_keys else _bearer(request))
     return core.Call(id=rid, created=int(time.time()), model="", client_model="", key=key)
 
@@ -622,7 +609,7 @@ async def get_response(request: web.Request) -> web.StreamResponse:
         return await _relay_responses(request, call, f"/{call.id}", "GET")
     if request.query.get("stream", "").lower() == "true":
         raise core.Error(400, "Replaying a stored response as a stream is not supported here.", param="stream", code="unsupported_value")
-    stored = await _stored(request, call.id)
+    stored = await st.responses_store.load(_bearer(request), call.id)
     return web.Response(body=bytes(stored.response), content_type="application/json")
 
 
@@ -631,8 +618,7 @@ async def delete_response(request: web.Request) -> web.StreamResponse:
     st = request.app[STATE]
     if st.responses_relay is not None:
         return await _relay_responses(request, call, f"/{call.id}", "DELETE")
-    if not await st.responses_store.delete(_owner(request, call.id)):
-        raise core.Error(404, f"Response with id '{call.id}' not found.", type="invalid_request_error")
+    await st.responses_store.drop(_bearer(request), call.id)
     return web.Response(body=responses.encode(responses.DeletedResponse(id=call.id)), content_type="application/json")
 
 
@@ -642,7 +628,7 @@ async def response_input_items(request: web.Request) -> web.StreamResponse:
     if st.responses_relay is not None:
         return await _relay_responses(request, call, f"/{call.id}/input_items", "GET")
     limit, order, after = responses.page_params(request.query)
-    stored = await _stored(request, call.id)
+    stored = await st.responses_store.load(_bearer(request), call.id)
     body = responses.item_list(stored.items, limit, order, after, stored.item_ids)
     return web.Response(body=body, content_type="application/json")
 

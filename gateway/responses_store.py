@@ -14,12 +14,15 @@ Keys are scoped by a hash of the client's credential: one client cannot read ano
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 import msgspec
 
+from providers import core, responses
 from providers.core import parse_float, parse_int
 
 DEFAULT_COUNT = 10_000
@@ -80,6 +83,48 @@ class MemoryStore:
             self._drop(key)
 
 
+class Backend(Protocol):
+    """The shared-state contract (in process here; Redis when replicas share state)."""
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None: ...
+
+    async def delete(self, key: str) -> object: ...
+
+
+class ResponsesStore:
+    """Stored responses keyed by their owner's credential and id."""
+
+    def __init__(self, backend: Backend, ttl: float) -> None:
+        self.backend = backend
+        self.ttl = ttl
+
+    @staticmethod
+    def _key(owner: str, rid: str) -> str:
+        return f"resp:{hashlib.sha256(owner.encode()).hexdigest()[:32]}:{rid}"
+
+    async def save(self, owner: str, rid: str, record: responses.Stored) -> None:
+        await self.backend.set(self._key(owner, rid), responses.encode(record), self.ttl)
+
+    async def load(self, owner: str, rid: str, param: str | None = None) -> responses.Stored:
+        """The record, or OpenAI's 404 for an id this owner does not have."""
+        body = await self.backend.get(self._key(owner, rid))
+        if body is None:
+            raise not_found(rid, param)
+        return responses.decode_stored(body)
+
+    async def drop(self, owner: str, rid: str) -> None:
+        key = self._key(owner, rid)
+        if await self.backend.get(key) is None:
+            raise not_found(rid)
+        await self.backend.delete(key)
+
+
+def not_found(rid: str, param: str | None = None) -> core.Error:
+    return core.Error(404, f"Response with id '{rid[:80]}' not found.", param=param, type="invalid_request_error")
+
+
 class Settings(msgspec.Struct, kw_only=True):
     count: int = DEFAULT_COUNT
     bytes: int = DEFAULT_BYTES
@@ -94,7 +139,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     )
 
 
-def open_store(s: Settings | None) -> tuple[MemoryStore, float]:
-    """The store and the TTL its records get (defaults when `s` is None)."""
+def open_store(s: Settings | None) -> ResponsesStore:
+    """The in-process store (defaults when `s` is None)."""
     s = s or Settings()
-    return MemoryStore(max_count=s.count, max_bytes=s.bytes), s.ttl
+    return ResponsesStore(MemoryStore(max_count=s.count, max_bytes=s.bytes), s.ttl)

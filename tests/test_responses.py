@@ -218,7 +218,7 @@ def test_store_false_keeps_nothing(mock):
     for rid in (r.id, rs.id):
         with pytest.raises(openai.NotFoundError):
             c.responses.retrieve(rid)
-    assert len(srv.app[__import__("aoa").STATE].responses_store) == 0
+    assert len(srv.app[__import__("aoa").STATE].responses_store.backend) == 0
 
 
 def test_previous_response_chain_and_owner_scope(aoa_server):

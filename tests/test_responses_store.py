@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from gateway.responses_store import MemoryStore, load_settings, open_store
+from providers import core
 from providers.core import ConfigError
 
 
@@ -60,7 +62,23 @@ async def test_ttl_expires():
 
 def test_settings_from_env():
     s = load_settings({"AOA_RESPONSES_STORE_COUNT": "5", "AOA_RESPONSES_STORE_BYTES": "1000", "AOA_RESPONSES_STORE_TTL": "30"})
-    store, ttl = open_store(s)
-    assert (store.max_count, store.max_bytes, ttl) == (5, 1000, 30.0)
+    store = open_store(s)
+    assert (store.backend.max_count, store.backend.max_bytes, store.ttl) == (5, 1000, 30.0)
     with pytest.raises(ConfigError, match="AOA_RESPONSES_STORE_TTL"):
         load_settings({"AOA_RESPONSES_STORE_TTL": "soon"})
+
+
+async def test_records_are_scoped_by_owner():
+    from providers import responses
+
+    store = open_store(None)
+    record = responses.Stored(response=msgspec.Raw(b"{\"id\":\"resp_1\"}"), messages=msgspec.Raw(b"[]"), item_ids=[], items=[])
+    await store.save("alice", "resp_1", record)
+    assert bytes((await store.load("alice", "resp_1")).response) == b"{\"id\":\"resp_1\"}"
+    with pytest.raises(core.Error) as exc:
+        await store.load("bob", "resp_1", "previous_response_id")
+    assert exc.value.status == 404 and exc.value.param == "previous_response_id"
+    with pytest.raises(core.Error):
+        await store.drop("bob", "resp_1")
+    await store.drop("alice", "resp_1")
+    assert len(store.backend) == 0
