@@ -606,6 +606,7 @@ async def get_response(request: web.Request) -> web.StreamResponse:
     call = _lookup_call(request)
     st = request.app[STATE]
     if st.responses_relay is not None:
+        call.stream = request.query.get("stream", "").lower() == "true"  # a stored stream replayed
         return await _relay_responses(request, call, f"/{call.id}", "GET")
     if request.query.get("stream", "").lower() == "true":
         raise core.Error(400, "Replaying a stored response as a stream is not supported here.", param="stream", code="unsupported_value")

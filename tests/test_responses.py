@@ -455,6 +455,12 @@ def test_relay_get_delete_and_input_items(serve, aoa_server):
         seen.append((request.method, request.path_qs))
         if request.match_info["id"] == "resp_gone":
             return web.json_response({"error": {"message": "Response with id 'resp_gone' not found.", "type": "invalid_request_error", "param": None, "code": None}}, status=404)
+        if request.query.get("stream") == "true":
+            resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await resp.prepare(request)
+            for e in UPSTREAM_EVENTS:
+                await resp.write(e)
+            return resp
         if request.method == "DELETE":
             return web.json_response({"id": "resp_up", "object": "response.deleted", "deleted": True})
         if request.path.endswith("/input_items"):
@@ -473,6 +479,8 @@ def test_relay_get_delete_and_input_items(serve, aoa_server):
     with pytest.raises(openai.NotFoundError):
         c.responses.retrieve("resp_gone")
     assert seen[:3] == [("GET", "/v1/responses/resp_up"), ("DELETE", "/v1/responses/resp_up"), ("GET", "/v1/responses/resp_up/input_items?limit=5")]
+    with httpx.stream("GET", srv.url + "/v1/responses/resp_up?stream=true") as r:
+        assert r.read() == b"".join(UPSTREAM_EVENTS)
 
 
 def test_namespace_tools_flatten_and_calls_name_their_namespace(mock):
