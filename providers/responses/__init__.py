@@ -7,7 +7,8 @@ Ground truth: the official `openai` Python SDK, `openai/types/responses/*` (requ
 Pure translation, like every provider module: a Responses request → an OpenAI chat request (which
 the configured provider then translates as usual), a `chat.completion` → a `response` object, and
 `ResponseStream`, which turns `chat.completion.chunk` payloads into Responses stream events with
-sequence numbers. Ids and timestamps come in as arguments; the store and the wire are `aoa.py`'s.
+sequence numbers. Ids and timestamps come in as arguments; the wire is `aoa.py`'s, the store
+`gateway/responses_store.py`'s.
 
 Not supported (400 naming the parameter): built-in tools (web search, file search, computer use,
 code interpreter, MCP, shell, custom tools…), `conversation`, `prompt` templates, `background`,
