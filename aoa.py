@@ -605,17 +605,15 @@ async def create_response(request: web.Request) -> web.StreamResponse:
         raise
 
 
-def _lookup_call(request: web.Request) -> core.Call:
-    st = request.app[STATE]
+async def _lookup_call(request: web.Request) -> core.Call:
     rid = request.match_info["id"]
     if not responses.valid_id(rid):
         raise not_found(rid)
-    key = st.common.api_key or ("" if st.access_keys else _bearer(request))
-    return core.Call(id=rid, created=int(time.time()), model="", client_model="", key=key)
+    return core.Call(id=rid, created=int(time.time()), model="", client_model="", key=await upstream_key(request))
 
 
 async def get_response(request: web.Request) -> web.StreamResponse:
-    call = _lookup_call(request)
+    call = await _lookup_call(request)
     st = request.app[STATE]
     if st.responses_relay is not None:
         call.stream = request.query.get("stream", "").lower() == "true"  # a stored stream replayed
@@ -627,7 +625,7 @@ async def get_response(request: web.Request) -> web.StreamResponse:
 
 
 async def delete_response(request: web.Request) -> web.StreamResponse:
-    call = _lookup_call(request)
+    call = await _lookup_call(request)
     st = request.app[STATE]
     if st.responses_relay is not None:
         return await _relay_responses(request, call, f"/{call.id}", "DELETE")
@@ -636,7 +634,7 @@ async def delete_response(request: web.Request) -> web.StreamResponse:
 
 
 async def response_input_items(request: web.Request) -> web.StreamResponse:
-    call = _lookup_call(request)
+    call = await _lookup_call(request)
     st = request.app[STATE]
     if st.responses_relay is not None:
         return await _relay_responses(request, call, f"/{call.id}/input_items", "GET")
