@@ -632,3 +632,38 @@ def test_stream_tool_delta_without_index_and_parallel_calls():
     done = json.loads(frames[-1].split(b"data: ", 1)[1])["response"]
     assert [(o["call_id"], o["name"], o["arguments"]) for o in done["output"]] == [("a", "f", '{"x":1}'), ("b", "g", "{}")]
     assert done["status"] == "completed"
+
+
+# --- reasoning that a vendor wants back (DeepSeek, Kimi) -------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["deepseek", "moonshot"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_reasoning_items_go_back_to_vendors_that_need_them(serve, aoa_server, kind, stream):
+    from tests.fakes.cn_vendors import REASONING, FakeVendor
+
+    fake = FakeVendor(kind)
+    up = serve(fake.app())
+    srv = aoa_server({"AOA_TYPE": kind, f"{kind.upper()}_ENDPOINT": up.url + fake.base, f"{kind.upper()}_API_KEY": "k"})
+    c = openai.OpenAI(base_url=srv.url + "/v1", api_key="client", max_retries=0)
+    kw = {"model": "m-1", "tools": TOOLS, "include": ["reasoning.encrypted_content"]}
+    if stream:
+        with c.responses.stream(input="weather in Paris?", **kw) as s:
+            r = s.get_final_response()
+    else:
+        r = c.responses.create(input="weather in Paris?", **kw)
+    rs, fc = r.output
+    assert rs.type == "reasoning" and rs.summary[0].text == REASONING and rs.encrypted_content
+    out = {"type": "function_call_output", "call_id": fc.call_id, "output": "sunny"}
+    # previous_response_id: the stored turn carries its reasoning
+    assert c.responses.create(previous_response_id=r.id, input=[out], **kw).output_text == "tool said: sunny"
+    assert fake.last.json["messages"][1]["reasoning_content"] == REASONING
+    # resent items, summary and all (the Agents SDK), or only aoa's encrypted_content (Codex)
+    user = {"role": "user", "content": "weather in Paris?"}
+    opaque = {"type": "reasoning", "id": rs.id, "summary": [], "encrypted_content": rs.encrypted_content}
+    for reasoning in (rs.model_dump(exclude_none=True), opaque):
+        r2 = c.responses.create(input=[user, reasoning, fc.model_dump(exclude_none=True), out], store=False, **kw)
+        assert r2.output_text == "tool said: sunny" and fake.last.json["messages"][1]["reasoning_content"] == REASONING
+    # without it the vendor's own 400 reaches the client
+    with pytest.raises(openai.BadRequestError, match="reasoning_content"):
+        c.responses.create(input=[user, fc.model_dump(exclude_none=True), out], store=False, **kw)
