@@ -1,6 +1,6 @@
 """Property: nothing a client sends makes aoa answer 5xx from its own code, and every error is
-OpenAI-shaped. Hypothesis builds request bodies (well-formed, half-formed and garbage) for the
-three POST routes and every provider; the upstream always answers with a vendor-shaped 400, so
+OpenAI-shaped. Hypothesis builds request bodies (well-formed, half-formed and garbage) for
+the four POST routes and every provider; the upstream always answers with a vendor-shaped 400, so
 any 5xx is aoa's own. Derandomized with a fixed budget: the same cases every run, a few seconds.
 """
 
@@ -21,7 +21,7 @@ import aoa
 import providers
 from gateway.fetch import open_fetcher
 
-ROUTES = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"]
+ROUTES = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"]
 
 # One body every provider reads as "your request is invalid": OpenAI's, Google's, Anthropic's and
 # DashScope's error shapes at once.
