@@ -10,10 +10,9 @@ from typing import Any
 
 import msgspec
 
-from .core import Call, Error
+from .core import SNIPPET_BYTES, Call, Error
 
 _encode = msgspec.json.encode
-SNIPPET_BYTES = 16384
 _raw_check = msgspec.json.Decoder(msgspec.Raw)
 
 
@@ -132,8 +131,6 @@ def error_from_body(status: int, body: bytes, *, streaming: bool = False) -> Err
         return Error(status, message, param=_text(e.param), code=_text(e.code), type=_text(e.type))
     if env is not None and (env.error or env.detail or env.message):
         return Error(status, _text(env.error or env.detail or env.message) or "", code="upstream_error")
-    # Generous: the IO layer redacts the whole message first and shortens it after, so a key
-    # echoed by the upstream is never cut in half before it can be recognised.
     snippet = body[:SNIPPET_BYTES].decode("utf-8", "replace").strip()
     where = "in the stream" if streaming else f"(HTTP {status})"
     return Error(status, f"Upstream error {where}: {snippet or 'empty body'}", code="upstream_error")

@@ -22,15 +22,17 @@ def _fragments(secret: str, n: int = 6) -> list[str]:
 
 @pytest.mark.parametrize("cut", [0, 4, 10, 20, 30, 36])
 @pytest.mark.parametrize("forwarded", [False, True])
-def test_a_key_straddling_any_cut_never_shows(serve, aoa_server, cut, forwarded):
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+def test_a_key_straddling_any_cut_never_shows(serve, aoa_server, cut, forwarded, kind):
     rec = Recorder()
     up = serve(rec.app())
     secret = CLIENT if forwarded else KEY
     # Plain text, the key placed so that any byte cap near 200 would cut through it.
     rec.reply = (500, ("x" * (200 - cut) + secret + " trailing words").encode(), "text/plain")
-    env = {"AOA_TYPE": "openai", "OPENAI_ENDPOINT": up.url}
+    prefix = kind.upper()
+    env = {"AOA_TYPE": kind, f"{prefix}_ENDPOINT": up.url}
     if not forwarded:
-        env["OPENAI_API_KEY"] = KEY
+        env[f"{prefix}_API_KEY"] = KEY
     srv = aoa_server(env)
     r = httpx.post(srv.url + "/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "x"}]},
                    headers={"Authorization": f"Bearer {CLIENT}"}, timeout=10)
