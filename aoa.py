@@ -593,13 +593,17 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     call = await _call(request, "resp", required=("input",))
     if st.responses_relay is not None:
         return await _relay_responses(request, call, "")
-    req = responses.decode_request(call.body)
+    req = await inbound.offload(len(call.body), responses.decode_request, call.body)
     history: list[oai.Message] = []
     if req.previous_response_id:
         prev = await st.responses_store.load(_bearer(request), req.previous_response_id, "previous_response_id")
         history = responses.decode_messages(prev.messages)
-    turn = history + responses.to_messages(responses.input_items(req))
-    chat = oai.encode(responses.to_chat(req, turn, call.model))
+
+    def translate() -> tuple[list[oai.Message], bytes]:
+        turn = history + responses.to_messages(responses.input_items(req))
+        return turn, oai.encode(responses.to_chat(req, turn, call.model))
+
+    turn, chat = await inbound.offload(len(call.body), translate)
     rid = f"resp_{secrets.token_hex(20)}"
     skel = responses.skeleton(req, call.fields, rid, call.created, call.client_model or call.model)
     fields = call.fields
