@@ -143,6 +143,7 @@ async def _expect(request: web.Request) -> web.StreamResponse | None:
         return None
     resp = error_response(err, st.redact)
     resp.force_close()
+    access(request.method, request.path, resp.status, Trace())  # the middleware never sees it
     return resp
 
 
