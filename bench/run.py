@@ -413,8 +413,8 @@ def main() -> int:
     row("3. chunks/s relayed (c=1)", lambda c: get(c, "stream", "chunks_per_s"), "≥ 20,000", ok(cps >= 20000), digits=0)
     row("4. 1 MB vision request p50 (ms)", lambda c: get(c, "vision", "p50_ms"))
     row("4. added p50 vs direct (ms)", lambda c: added(c, "vision", "p50_ms"))
-    row("7. 4 MB body, 100k same-role messages (ms)", lambda c: get(c, "big", "p50_ms"), digits=0)
-    row("7. worst /healthz latency meanwhile (ms)", lambda c: get(c, "big", "healthz_worst_ms"), digits=1)
+    row("8. 4 MB body, 100k same-role messages (ms)", lambda c: get(c, "big", "p50_ms"), digits=0)
+    row("8. worst /healthz latency meanwhile (ms)", lambda c: get(c, "big", "healthz_worst_ms"), digits=1)
     errs = {c: sum(v.get("errors") or 0 for v in res[c].values()) for c in cols}
     row("errors (all scenarios)", lambda c: float(errs[c]), digits=0)
 
