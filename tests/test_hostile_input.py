@@ -144,3 +144,22 @@ def test_a_huge_gemini_body_does_not_stall_healthz(serve, aoa_server):
     assert probes >= 5, probes
     # On the loop, the same translation held it for seconds; a worker thread gives it back every 5 ms.
     assert worst < 1.5, worst
+
+
+@pytest.mark.parametrize(("kind", "stream"), [("openai", False), ("gemini", False), ("gemini", True)])
+def test_an_upstream_answer_nested_too_deep_is_a_502(serve, aoa_server, kind, stream):
+    """(A relayed openai stream checks each event's framing only, so it is not listed.)"""
+    from tests.test_hostile_model import Recorder
+
+    rec = Recorder()
+    up = serve(rec.app())
+    deep_doc = b'{"candidates":' + deep(5000) + b',"choices":' + deep(5000) + b"}"
+    if stream:
+        rec.reply = (200, b"data: " + deep_doc + b"\n\n", "text/event-stream")
+    else:
+        rec.reply = (200, deep_doc, "application/json")
+    prefix = kind.upper()
+    srv = aoa_server({"AOA_TYPE": kind, f"{prefix}_ENDPOINT": up.url, f"{prefix}_API_KEY": "k"})
+    r = httpx.post(srv.url + "/v1/chat/completions", json={"model": "gemini-2.5-flash", "stream": stream, "messages": [{"role": "user", "content": "x"}]}, timeout=10)
+    assert r.status_code == 502, r.text[:300]
+    assert r.json()["error"]["code"].startswith("upstream")
