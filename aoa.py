@@ -31,8 +31,12 @@ from aiohttp.web_protocol import RequestPayloadError
 import providers
 from gateway.config import Config, config_secrets, describe, load_config
 from gateway.fetch import fetch_media, open_fetcher
+from gateway.keys import KeyPool
 from gateway.logs import Trace, access, setup_logging
+from gateway.metrics import CONTENT_TYPE as METRICS_TYPE, Metrics
 from gateway.redact import Redactor
+from gateway.retry import Retrier
+from gateway.usage import read_usage, strip_usage
 from gateway.sse import DONE, SSE_HEADERS, SSEDecoder
 from gateway.upstream import TRANSPORT_ERRORS, open_session, timeout, transport_error
 from providers import core, oai
@@ -64,6 +68,10 @@ class State:
         self.id_prefix = secrets.token_hex(6)
         self.ids = itertools.count(1)
         self.served = core.served_models(self.common)
+        policy = config.retry
+        pool = KeyPool(self.common.api_keys, cooldown=policy.key_cooldown, auth_cooldown=policy.auth_cooldown) if self.common.api_keys else None
+        self.metrics = Metrics(config.kind, pool) if config.metrics else None
+        self.retry = Retrier(policy, pool, getattr(self.provider, "RETRY_CODES", frozenset()), metrics=self.metrics)
 
     def new_id(self, kind: str) -> str:
         return f"{kind}-{self.id_prefix}{next(self.ids):08x}"
@@ -213,13 +221,44 @@ async def _check(request: web.Request, resp: aiohttp.ClientResponse) -> None:
     raise err
 
 
-async def _fetch_json(request: web.Request, out: core.Outbound) -> bytes:
-    resp = await _send(request, out)
-    try:
-        await _check(request, resp)
-        return await _read(request, resp)
-    finally:
-        resp.release()
+async def _fetch_json(request: web.Request, call: core.Call, build: Callable[[], core.Outbound]) -> bytes:
+    """One JSON exchange, retried whole (nothing reaches the client before it is read)."""
+
+    async def attempt() -> bytes:
+        resp = await _send(request, build())
+        try:
+            await _check(request, resp)
+            return await _read(request, resp)
+        finally:
+            resp.release()
+
+    return await request.app[STATE].retry.run(request[TRACE], call, attempt)
+
+
+async def _open(request: web.Request, call: core.Call, build: Callable[[], core.Outbound]) -> tuple[core.Outbound, aiohttp.ClientResponse]:
+    """The upstream attempt loop (gateway/retry.py): each try takes a key from the pool into
+    `call.key`, rebuilds the request with it and sends it, up to a status that is not an error.
+    Only this part is retried: after it, bytes may reach the client."""
+
+    async def attempt() -> tuple[core.Outbound, aiohttp.ClientResponse]:
+        out = await _with_media(request, build, call)
+        resp = await _send(request, out)
+        try:
+            await _check(request, resp)
+        except BaseException:
+            resp.release()
+            raise
+        return out, resp
+
+    return await request.app[STATE].retry.run(request[TRACE], call, attempt)
+
+
+def _ask_usage(st: State, call: core.Call) -> bool:
+    """Ask every stream for its usage (gateway/usage.py); True when the client asked itself."""
+    asked = call.include_usage
+    if call.stream and st.config.stream_usage:
+        call.include_usage = True
+    return asked
 
 
 
@@ -231,24 +270,35 @@ class Downstream:
     """The client's SSE response, opened lazily so that an error before the first chunk can
     still be a proper HTTP error."""
 
-    def __init__(self, request: web.Request) -> None:
+    def __init__(self, request: web.Request, keep_usage: bool = True) -> None:
         self.request = request
         self.response: web.StreamResponse | None = None
+        self.keep_usage = keep_usage
 
     async def write(self, payloads: list[bytes]) -> None:
+        payloads = strip_usage(self.request[TRACE], payloads, self.keep_usage)
+        if not payloads:
+            return
         if self.response is None:
-            self.response = web.StreamResponse(headers=SSE_HEADERS)
-            await self.response.prepare(self.request)
+            await self._open()
         try:
             await self.response.write(b"".join([b"data: " + p + b"\n\n" for p in payloads]))
         except ConnectionError:
             self.request[TRACE].stream_error = 499
             raise ClientGone from None
 
+    async def _open(self) -> None:
+        trace = self.request[TRACE]
+        trace.ttft_s = trace.elapsed()
+        st = self.request.app[STATE]
+        if st.metrics is not None:
+            st.metrics.streams += 1
+        self.response = web.StreamResponse(headers=SSE_HEADERS)
+        await self.response.prepare(self.request)
+
     async def finish(self) -> web.StreamResponse:
         if self.response is None:
-            self.response = web.StreamResponse(headers=SSE_HEADERS)
-            await self.response.prepare(self.request)
+            await self._open()
         try:
             await self.response.write(DONE)
             await self.response.write_eof()
@@ -312,9 +362,9 @@ def _feed(state: Any, events: list[tuple[str, bytes]], out: list[bytes]) -> core
 
 async def _stream_to_client(
     request: web.Request, call: core.Call, resp: aiohttp.ClientResponse, state: Any,
-    convert: Callable[[bytes], bytes] | None,
+    convert: Callable[[bytes], bytes] | None, keep_usage: bool = True,
 ) -> web.StreamResponse:
-    down = Downstream(request)
+    down = Downstream(request, keep_usage)
     try:
         async for batch in _events(request, resp, state):
             await down.write([convert(p) for p in batch] if convert else batch)
@@ -358,10 +408,9 @@ async def _exchange(
     convert: Callable[[bytes, bool], bytes] | None = None,
 ) -> web.StreamResponse:
     st = request.app[STATE]
-    out = await _with_media(request, build, call)
-    resp = await _send(request, out)
+    keep_usage = _ask_usage(st, call)
+    out, resp = await _open(request, call, build)
     try:
-        await _check(request, resp)
         if out.stream and resp.content_type == "application/json":
             # Some OpenAI-compatible servers ignore `stream` and answer with one JSON body;
             # relaying that as an empty stream would look like a silent empty answer.
@@ -373,7 +422,7 @@ async def _exchange(
                 raise core.Error(500, "The provider did not ask the upstream for a stream.")
             state = stream_state(st.settings, call)
             conv = (lambda p: convert(p, True)) if convert else None
-            return await _stream_to_client(request, call, resp, state, conv)
+            return await _stream_to_client(request, call, resp, state, conv, keep_usage)
         if out.stream:
             full = msgspec.structs.replace(call, stream=True, include_usage=True)
             body = await _assemble(request, resp, stream_state(st.settings, full))
@@ -430,7 +479,7 @@ async def _local_chat(
     if not call.stream:
         body = p.local_chat(st.settings, call)
         return web.Response(body=convert(body, False) if convert else body, content_type="application/json")
-    down = Downstream(request)
+    down = Downstream(request, _ask_usage(st, call))
     try:
         for delay, payload in p.local_stream(st.settings, call):
             if delay:
@@ -451,14 +500,20 @@ async def embeddings(request: web.Request) -> web.StreamResponse:
     if st.local:
         body = p.local_embeddings(st.settings, call)
     else:
-        outs = p.embeddings(st.settings, call)
+        built = {call.key: p.embeddings(st.settings, call)}
         limit = asyncio.Semaphore(4)  # batches in flight at once; vendors rate-limit bursts
 
-        async def one(out: core.Outbound) -> bytes:
-            async with limit:
-                return await _fetch_json(request, out)
+        def batch(i: int) -> core.Outbound:
+            # A retry on another key rebuilds the batches with it (call.key is set per attempt).
+            if call.key not in built:
+                built[call.key] = p.embeddings(st.settings, call)
+            return built[call.key][i]
 
-        bodies = await asyncio.gather(*(one(o) for o in outs))
+        async def one(i: int) -> bytes:
+            async with limit:
+                return await _fetch_json(request, call, lambda: batch(i))
+
+        bodies = await asyncio.gather(*(one(i) for i in range(len(built[call.key]))))
         body = p.embeddings_result(st.settings, call, list(bodies))
     return web.Response(body=body, content_type="application/json")
 
@@ -468,7 +523,7 @@ async def _model_ids(request: web.Request) -> list[str]:
     if st.local:
         return st.served
     key = st.common.api_key or ("" if st.access_keys else _bearer(request))
-    cache_key = secrets_hash(key)
+    cache_key = secrets_hash(key)  # a pool's lists are one: its first key names them
     hit = st.models_cache.get(cache_key)
     now = time.monotonic()
     if hit and now - hit[0] < st.config.models_ttl:
@@ -477,10 +532,10 @@ async def _model_ids(request: web.Request) -> list[str]:
     upstream: list[str] = []
     page: str | None = None
     for _ in range(100):  # a bound on pagination, whatever the upstream says
-        out = st.provider.models(st.settings, call, page)
-        if out is None:
+        if st.provider.models(st.settings, call, page) is None:
             break
-        ids, page = st.provider.models_result(st.settings, await _fetch_json(request, out))
+        body = await _fetch_json(request, call, lambda: st.provider.models(st.settings, call, page))
+        ids, page = st.provider.models_result(st.settings, body)
         upstream += ids
         if not page:
             break
@@ -512,6 +567,13 @@ async def health(request: web.Request) -> web.Response:
     return web.Response(body=b'{"status":"ok"}', content_type="application/json")
 
 
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format; behind AOA_API_KEYS like the model routes (README: Production)."""
+    m = request.app[STATE].metrics
+    assert m is not None
+    return web.Response(body=m.render(), headers={"Content-Type": METRICS_TYPE})
+
+
 # --- middleware: auth, CORS, errors, access log, overhead header --------------------------
 
 OPEN_PATHS = frozenset({"/", "/health", "/healthz", "/ping"})
@@ -541,6 +603,8 @@ def _cors_origin(st: State, request: web.Request) -> str | None:
 async def middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
     st = request.app[STATE]
     request[TRACE] = Trace()
+    if st.metrics is not None:
+        st.metrics.in_flight += 1
     try:
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             resp: web.StreamResponse = _preflight(st, request)
@@ -553,13 +617,30 @@ async def middleware(request: web.Request, handler: Callable[[web.Request], Awai
     except web.HTTPException as exc:
         resp = error_response(_http_error(exc), st.redact)
     except asyncio.CancelledError:
-        access(request.method, request.path, 499, request[TRACE])
+        _finished(st, request, 499, None)
         raise
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         resp = error_response(core.Error(500, "Internal error in aoa; see its log.", code="internal_error"), st.redact)
-    access(request.method, request.path, resp.status, request[TRACE])
+    _finished(st, request, resp.status, resp)
     return resp
+
+
+def _finished(st: State, request: web.Request, status: int, resp: web.StreamResponse | None) -> None:
+    """The end of every request: usage of a JSON answer, metrics, the access-log line."""
+    trace = request[TRACE]
+    if status == 200 and type(resp) is web.Response and trace.model != "-":
+        read_usage(trace, resp.body)  # type: ignore[arg-type]
+    m = st.metrics
+    if m is not None:
+        m.in_flight -= 1
+        if trace.ttft_s is not None:
+            m.streams -= 1
+        if trace.overhead_s is None:
+            trace.overhead_s = max(trace.elapsed() - trace.upstream_s, 0.0)
+        resource = request.match_info.route.resource
+        m.finish(resource.canonical if resource is not None else "other", status, trace)
+    access(request.method, request.path, status, trace)
 
 
 def _http_error(exc: web.HTTPException) -> core.Error:
@@ -596,8 +677,10 @@ async def _on_prepare(request: web.Request, response: web.StreamResponse) -> Non
         response.headers["Vary"] = "Origin"
     trace = request.get(TRACE)
     if trace is not None:
-        own = time.perf_counter() - trace.t0 - trace.upstream_s
-        response.headers[OVERHEAD_HEADER] = f"{max(own, 0.0) * 1000:.3f}"
+        own = max(time.perf_counter() - trace.t0 - trace.upstream_s, 0.0)
+        if trace.overhead_s is None:
+            trace.overhead_s = own
+        response.headers[OVERHEAD_HEADER] = f"{own * 1000:.3f}"
 
 
 
@@ -627,6 +710,8 @@ def make_app(config: Config) -> web.Application:
         app.router.add_get(f"{prefix}/models/{{id:.+}}", get_model)
     for path in OPEN_PATHS:
         app.router.add_get(path, health)
+    if config.metrics:
+        app.router.add_get("/metrics", metrics)
     return app
 
 

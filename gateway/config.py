@@ -16,6 +16,7 @@ import providers
 from providers import core
 
 from .redact import Redactor
+from .retry import Policy, load_policy
 
 DEFAULTS = {
     "AOA_TYPE": "azure",
@@ -51,6 +52,10 @@ class Config(msgspec.Struct, kw_only=True):
     fetch_max_bytes: int
     fetch_timeout: float
     uvloop: bool = False
+    # Resilience and observability (gateway/retry.py, gateway/keys.py, gateway/metrics.py).
+    retry: Policy = Policy()
+    metrics: bool = True
+    stream_usage: bool = True
     settings: Any  # the provider's Settings
     fallback: bool = False  # True when no upstream was configured and the mock answers
 
@@ -92,6 +97,9 @@ def load_config(env: Mapping[str, str]) -> Config:
         fetch_max_bytes=core.parse_int(env, "AOA_FETCH_MAX_BYTES", DEFAULTS["AOA_FETCH_MAX_BYTES"], low=1),
         fetch_timeout=core.parse_float(env, "AOA_FETCH_TIMEOUT", DEFAULTS["AOA_FETCH_TIMEOUT"], low=0.001),
         uvloop=core.parse_bool(env, "AOA_UVLOOP", False),
+        retry=load_policy(env),
+        metrics=core.parse_bool(env, "AOA_METRICS", True),
+        stream_usage=core.parse_bool(env, "AOA_STREAM_USAGE", True),
         settings=providers.load(kind).load_settings(env),
         fallback=fallback,
     )
@@ -99,7 +107,7 @@ def load_config(env: Mapping[str, str]) -> Config:
 
 def config_secrets(config: Config) -> list[str]:
     common = config.settings.common
-    found = [*config.api_keys, common.api_key]
+    found = [*config.api_keys, common.api_key, *common.api_keys]
     for url in (common.http_proxy, common.socks_proxy):
         if url:
             parts = urlsplit(url)
@@ -113,6 +121,7 @@ def describe(config: Config) -> dict[str, Any]:
     settings = msgspec.to_builtins(config.settings)
     common = settings.get("common", {})
     common["api_key"] = "(set)" if common.get("api_key") else "(client's bearer token)"
+    common["api_keys"] = f"({len(common.get('api_keys') or ())} set)"
     for name in ("http_proxy", "socks_proxy"):
         if common.get(name):
             common[name] = redact(common[name])
