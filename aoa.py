@@ -72,6 +72,7 @@ class State:
         pool = KeyPool(self.common.api_keys, cooldown=policy.key_cooldown, auth_cooldown=policy.auth_cooldown) if self.common.api_keys else None
         self.metrics = Metrics(config.kind, pool) if config.metrics else None
         self.retry = Retrier(policy, pool, getattr(self.provider, "RETRY_CODES", frozenset()), metrics=self.metrics)
+        self.otel: Any = None  # gateway/otel.Tracing, opened with the sessions when configured
 
     def new_id(self, kind: str) -> str:
         return f"{kind}-{self.id_prefix}{next(self.ids):08x}"
@@ -235,7 +236,7 @@ async def _fetch_json(request: web.Request, call: core.Call, build: Callable[[],
     return await request.app[STATE].retry.run(request[TRACE], call, attempt)
 
 
-async def _open(request: web.Request, call: core.Call, build: Callable[[], core.Outbound]) -> tuple[core.Outbound, aiohttp.ClientResponse]:
+async def _attempts(request: web.Request, call: core.Call, build: Callable[[], core.Outbound]) -> tuple[core.Outbound, aiohttp.ClientResponse]:
     """The upstream attempt loop (gateway/retry.py): each try takes a key from the pool into
     `call.key`, rebuilds the request with it and sends it, up to a status that is not an error.
     Only this part is retried: after it, bytes may reach the client."""
@@ -409,7 +410,7 @@ async def _exchange(
 ) -> web.StreamResponse:
     st = request.app[STATE]
     keep_usage = _ask_usage(st, call)
-    out, resp = await _open(request, call, build)
+    out, resp = await _attempts(request, call, build)
     try:
         if out.stream and resp.content_type == "application/json":
             # Some OpenAI-compatible servers ignore `stream` and answer with one JSON body;
@@ -638,8 +639,13 @@ def _finished(st: State, request: web.Request, status: int, resp: web.StreamResp
             m.streams -= 1
         if trace.overhead_s is None:
             trace.overhead_s = max(trace.elapsed() - trace.upstream_s, 0.0)
+    if m is not None or st.otel is not None:
         resource = request.match_info.route.resource
-        m.finish(resource.canonical if resource is not None else "other", status, trace)
+        route = resource.canonical if resource is not None else "other"
+        if m is not None:
+            m.finish(route, status, trace)
+        if st.otel is not None:
+            st.otel.record(request.method, route, status, trace, request.headers)
     access(request.method, request.path, status, trace)
 
 
@@ -692,9 +698,15 @@ async def _sessions(app: web.Application):
     st = app[STATE]
     st.session = open_session(st.common, st.config, USER_AGENT)
     st.fetcher = await open_fetcher(st.common, st.config, USER_AGENT)
+    if st.config.otel_endpoint:
+        from gateway.otel import Tracing
+
+        st.otel = Tracing(st.config.otel_endpoint, st.config.kind, __version__)
     yield
     await st.session.close()
     await st.fetcher.close()
+    if st.otel is not None:
+        await asyncio.to_thread(st.otel.close)  # flushes the last spans; may wait on the network
 
 
 def make_app(config: Config) -> web.Application:

@@ -56,6 +56,7 @@ class Config(msgspec.Struct, kw_only=True):
     retry: Policy = Policy()
     metrics: bool = True
     stream_usage: bool = True
+    otel_endpoint: str = ""
     settings: Any  # the provider's Settings
     fallback: bool = False  # True when no upstream was configured and the mock answers
 
@@ -100,9 +101,19 @@ def load_config(env: Mapping[str, str]) -> Config:
         retry=load_policy(env),
         metrics=core.parse_bool(env, "AOA_METRICS", True),
         stream_usage=core.parse_bool(env, "AOA_STREAM_USAGE", True),
+        otel_endpoint=_otel(env),
         settings=providers.load(kind).load_settings(env),
         fallback=fallback,
     )
+
+
+def _otel(env: Mapping[str, str]) -> str:
+    endpoint = core.parse_url(env, "AOA_OTEL_ENDPOINT", "")
+    if endpoint:
+        from .otel import check_available
+
+        check_available()
+    return endpoint
 
 
 def config_secrets(config: Config) -> list[str]:

@@ -174,10 +174,13 @@ class Metrics:
     # --- the request path -----------------------------------------------------------------
 
     def model(self, name: str) -> str:
+        """The model label: "" for routes without one, `other` past the cap."""
         if name in self.models:
             return name
-        if len(self.models) >= MAX_MODELS or not name or len(name) > 128:
-            return "other" if name and name != "-" else ""
+        if not name or name == "-":
+            return ""
+        if len(self.models) >= MAX_MODELS or len(name) > 128:
+            return "other"
         self.models.add(name)
         return name
 

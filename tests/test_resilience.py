@@ -454,3 +454,46 @@ def test_model_label_is_bounded(aoa_server):
     st.metrics.models.update(f"m{i}" for i in range(100))
     assert chat(srv, model="never-seen-before").status_code == 200
     assert total(scrape(srv), "aoa_requests_total", gen_ai_request_model="other") == 1
+
+
+# --- optional OpenTelemetry traces --------------------------------------------------------
+
+
+def test_otel_span_per_request(serve, aoa_server):
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    received: list[bytes] = []
+
+    async def traces(request: web.Request) -> web.Response:
+        received.append(await request.read())
+        return web.Response(body=b"", content_type="application/x-protobuf")
+
+    collector = web.Application()
+    collector.router.add_post("/v1/traces", traces)
+    col = serve(collector)
+    fake = FakeOpenAI()
+    up = serve(fake.app())
+    srv = aoa_server(env_for(up, AOA_OTEL_ENDPOINT=col.url))
+    fake.reply_json({"error": {"message": "busy", "type": "server_error", "param": None, "code": None}}, status=503)
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    r = httpx.post(srv.url + "/v1/chat/completions", json={"model": "gpt-4o-mini", "messages": MSG}, headers={"traceparent": parent}, timeout=10)
+    assert r.status_code == 200
+    assert srv.app[aoa_mod.STATE].otel.provider.force_flush(5000)
+    spans = []
+    for body in received:
+        req = ExportTraceServiceRequest.FromString(body)
+        spans += [s for rs in req.resource_spans for ss in rs.scope_spans for s in ss.spans]
+    assert [s.name for s in spans] == ["chat gpt-4o-mini"]
+    span = spans[0]
+    attrs = {a.key: a.value for a in span.attributes}
+    assert attrs["gen_ai.provider.name"].string_value == "openai"
+    assert attrs["aoa.upstream.attempts"].int_value == 2
+    assert attrs["gen_ai.usage.output_tokens"].int_value == 3
+    assert span.trace_id.hex() == "0af7651916cd43dd8448eb211c80319c" and span.parent_span_id.hex() == "b7ad6b7169203331"
+    assert span.end_time_unix_nano > span.start_time_unix_nano
+    assert KEY0 not in str(spans) and "hello" not in str(spans)
+
+
+def test_otel_endpoint_is_validated():
+    with pytest.raises(core.ConfigError):
+        aoa_mod.load_config({"AOA_TYPE": "mock", "AOA_OTEL_ENDPOINT": "collector:4318"})
