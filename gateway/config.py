@@ -138,5 +138,7 @@ def describe(config: Config) -> dict[str, Any]:
             common[name] = redact(common[name])
     out = msgspec.to_builtins(config)
     out["api_keys"] = f"({len(config.api_keys)} set)" if config.api_keys else "(none: open access)"
+    if config.otel_endpoint:
+        out["otel_endpoint"] = redact(config.otel_endpoint)
     out["settings"] = settings
     return out

@@ -269,13 +269,13 @@ def test_requests_spread_over_the_keys(serve, aoa_server):
 def test_refused_key_cools_longer_and_is_logged_once_redacted(serve, aoa_server, logs):
     fake = FakeOpenAI()
     up = serve(fake.app())
-    srv = aoa_server(env_for(up, OPENAI_API_KEY=f"{KEY0},{KEY1}", AOA_KEY_AUTH_COOLDOWN="0.2"))
+    srv = aoa_server(env_for(up, OPENAI_API_KEY=f"{KEY0},{KEY1}", AOA_KEY_AUTH_COOLDOWN="1"))
     refusal = {"error": {"message": f"Incorrect API key provided: {KEY0}.", "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}}
     fake.reply_json(refusal, status=401)
     assert chat(srv).status_code == 200
     assert [auth_of(q) for q in fake.requests] == [KEY0, KEY1]
     assert chat(srv).status_code == 200  # key 0 is put aside: key 1 again
-    time.sleep(0.3)  # the cooldown ends; key 0 is refused again, but logged only the first time
+    time.sleep(1.1)  # the cooldown ends; key 0 is refused again, but logged only the first time
     fake.reply_json(refusal, status=401)
     assert chat(srv).status_code == 200
     assert [auth_of(q) for q in fake.requests[2:]] == [KEY1, KEY0, KEY1]
@@ -497,3 +497,30 @@ def test_otel_span_per_request(serve, aoa_server):
 def test_otel_endpoint_is_validated():
     with pytest.raises(core.ConfigError):
         aoa_mod.load_config({"AOA_TYPE": "mock", "AOA_OTEL_ENDPOINT": "collector:4318"})
+
+
+def test_translated_stream_usage_counted_without_reaching_the_client(serve, aoa_server, logs):
+    from tests.fakes.gemini_api import FakeGemini
+
+    fake = FakeGemini(key="gemini-test-key-123456")
+    up = serve(fake.app())
+    srv = aoa_server({"AOA_TYPE": "gemini", "GEMINI_ENDPOINT": up.url, "GEMINI_API_KEY": "gemini-test-key-123456", **FAST})
+    r = httpx.post(srv.url + "/v1/chat/completions", json={"model": "gemini-2.5-flash", "messages": MSG, "stream": True}, timeout=10)
+    assert r.status_code == 200 and '"usage"' not in r.text and r.text.rstrip().endswith("data: [DONE]")
+    assert total(scrape(srv), "aoa_tokens_total", gen_ai_token_type="output") > 0
+    assert "tokens=" in logs.text
+
+
+def test_strip_usage_on_compact_chunks():
+    from gateway.usage import strip_usage
+
+    class T:
+        tokens_in = tokens_out = tokens_cached = tokens_reasoning = None
+
+    chunk = b'{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"hi \\"usage\\""}}],"usage":null}'
+    last = b'{"id":"c","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"prompt_tokens_details":{"cached_tokens":2},"completion_tokens_details":{"reasoning_tokens":3}}}'
+    t = T()
+    assert strip_usage(t, [chunk, last], keep=False) == [chunk.replace(b',"usage":null', b"")]
+    assert (t.tokens_in, t.tokens_out, t.tokens_cached, t.tokens_reasoning) == (5, 7, 2, 3)
+    t = T()
+    assert strip_usage(t, [chunk, last], keep=True) == [chunk, last] and t.tokens_out == 7
