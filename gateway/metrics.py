@@ -164,8 +164,10 @@ class Metrics:
             "gen_ai_client_token_usage", "Tokens per request as the upstream reported them (input, output).",
             ("gen_ai_token_type", "gen_ai_provider_name", "gen_ai_request_model"), TOKEN_BUCKETS,
         )
+        # The parts the conventions have no token type for; input/output totals are
+        # gen_ai_client_token_usage_sum.
         self.tokens = Counter(
-            "aoa_tokens", "Tokens as the upstream reported them: input, output, cached (of input), reasoning (of output).",
+            "aoa_tokens", "Tokens the upstream reported as cached (of input) and reasoning (of output).",
             ("gen_ai_token_type", "gen_ai_request_model"),
         )
         self.errors = Counter("aoa_upstream_errors", "Failed upstream attempts by reason (HTTP status or transport failure).", ("reason",))
@@ -206,10 +208,8 @@ class Metrics:
             self.ttft.observe((op, self.provider, model), trace.ttft_s)
         if trace.tokens_in is not None:
             self.token_usage.observe(("input", self.provider, model), trace.tokens_in)
-            self.tokens.inc(("input", model), trace.tokens_in)
         if trace.tokens_out is not None:
             self.token_usage.observe(("output", self.provider, model), trace.tokens_out)
-            self.tokens.inc(("output", model), trace.tokens_out)
         if trace.tokens_cached:
             self.tokens.inc(("cached", model), trace.tokens_cached)
         if trace.tokens_reasoning:

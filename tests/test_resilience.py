@@ -386,7 +386,7 @@ def test_stream_usage_is_asked_counted_and_stripped(serve, aoa_server, logs):
     chunks = list(c.chat.completions.create(model="m", messages=MSG, stream=True, stream_options={"include_usage": True}))
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 3
     m = scrape(srv)
-    assert total(m, "aoa_tokens_total", gen_ai_token_type="output") == 6
+    assert total(m, "gen_ai_client_token_usage_sum", gen_ai_token_type="output") == 6
     assert total(m, "gen_ai_client_token_usage_count", gen_ai_token_type="input") == 2
     assert total(m, "gen_ai_server_time_to_first_token_seconds_count") == 2
 
@@ -431,8 +431,8 @@ def test_metrics_move(serve, aoa_server):
     assert total(m, "gen_ai_server_request_duration_seconds_count", gen_ai_operation_name="embeddings") == 1
     assert total(m, "aoa_overhead_seconds_count", gen_ai_operation_name="chat") == 2
     assert total(m, "aoa_upstream_duration_seconds_count", gen_ai_operation_name="chat") == 2
-    assert total(m, "aoa_tokens_total", gen_ai_token_type="input", gen_ai_request_model="gpt-4o-mini") == 4
-    assert total(m, "aoa_tokens_total", gen_ai_token_type="input", gen_ai_request_model="text-embedding-3-small") == 1
+    assert total(m, "gen_ai_client_token_usage_sum", gen_ai_token_type="input", gen_ai_request_model="gpt-4o-mini") == 4
+    assert total(m, "gen_ai_client_token_usage_sum", gen_ai_token_type="input", gen_ai_request_model="text-embedding-3-small") == 1
     assert m["aoa_requests_in_flight"][()] == 1  # the scrape itself
     assert m["aoa_streams_in_flight"][()] == 0
     assert "aoa_key_cooling" in m
@@ -507,7 +507,7 @@ def test_translated_stream_usage_counted_without_reaching_the_client(serve, aoa_
     srv = aoa_server({"AOA_TYPE": "gemini", "GEMINI_ENDPOINT": up.url, "GEMINI_API_KEY": "gemini-test-key-123456", **FAST})
     r = httpx.post(srv.url + "/v1/chat/completions", json={"model": "gemini-2.5-flash", "messages": MSG, "stream": True}, timeout=10)
     assert r.status_code == 200 and '"usage"' not in r.text and r.text.rstrip().endswith("data: [DONE]")
-    assert total(scrape(srv), "aoa_tokens_total", gen_ai_token_type="output") > 0
+    assert total(scrape(srv), "gen_ai_client_token_usage_sum", gen_ai_token_type="output") > 0
     assert "tokens=" in logs.text
 
 
@@ -524,3 +524,22 @@ def test_strip_usage_on_compact_chunks():
     assert (t.tokens_in, t.tokens_out, t.tokens_cached, t.tokens_reasoning) == (5, 7, 2, 3)
     t = T()
     assert strip_usage(t, [chunk, last], keep=True) == [chunk, last] and t.tokens_out == 7
+
+
+def test_cached_and_reasoning_tokens_are_counted():
+    from gateway.logs import Trace
+    from gateway.metrics import Metrics
+
+    m = Metrics("azure")
+    t = Trace()
+    t.model, t.attempts, t.overhead_s = "gpt-4o", 1, 0.0001
+    t.tokens_in, t.tokens_out, t.tokens_cached, t.tokens_reasoning = 100, 50, 64, 20
+    m.finish("/v1/chat/completions", 200, t)
+    samples = {}
+    for family in text_string_to_metric_families(m.render().decode()):
+        for s in family.samples:
+            samples.setdefault(s.name, {})[tuple(sorted(s.labels.items()))] = s.value
+    assert total(samples, "aoa_tokens_total", gen_ai_token_type="cached", gen_ai_request_model="gpt-4o") == 64
+    assert total(samples, "aoa_tokens_total", gen_ai_token_type="reasoning") == 20
+    assert total(samples, "gen_ai_client_token_usage_sum", gen_ai_token_type="input", gen_ai_provider_name="azure.ai.openai") == 100
+    assert total(samples, "gen_ai_client_token_usage_bucket", gen_ai_token_type="output", le="64.0") == 1
