@@ -542,4 +542,4 @@ def test_cached_and_reasoning_tokens_are_counted():
     assert total(samples, "aoa_tokens_total", gen_ai_token_type="cached", gen_ai_request_model="gpt-4o") == 64
     assert total(samples, "aoa_tokens_total", gen_ai_token_type="reasoning") == 20
     assert total(samples, "gen_ai_client_token_usage_sum", gen_ai_token_type="input", gen_ai_provider_name="azure.ai.openai") == 100
-    assert total(samples, "gen_ai_client_token_usage_bucket", gen_ai_token_type="output", le="64.0") == 1
+    assert total(samples, "gen_ai_client_token_usage_bucket", gen_ai_token_type="output", le="64") == 1
