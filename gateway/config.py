@@ -15,6 +15,7 @@ import msgspec
 import providers
 from providers import core
 
+from . import google_auth
 from .redact import Redactor
 from .retry import Policy, load_policy
 
@@ -59,6 +60,8 @@ class Config(msgspec.Struct, kw_only=True):
     otel_endpoint: str = ""
     settings: Any  # the provider's Settings
     fallback: bool = False  # True when no upstream was configured and the mock answers
+    # A Google service account (Vertex AI on a project): the IO layer mints its tokens.
+    credential: google_auth.ServiceAccount | None = None
 
 
 def load_config(env: Mapping[str, str]) -> Config:
@@ -80,6 +83,7 @@ def load_config(env: Mapping[str, str]) -> Config:
     if level not in LOG_LEVELS:
         raise core.ConfigError(f"AOA_LOG_LEVEL={level!r} is not one of {', '.join(LOG_LEVELS)}")
     keys = tuple(k.strip() for k in env.get("AOA_API_KEYS", "").split(",") if k.strip())
+    settings = providers.load(kind).load_settings(env)
     origins = tuple(o.strip() for o in env.get("AOA_CORS_ORIGINS", "*").split(",") if o.strip())
     return Config(
         kind=kind,
@@ -102,8 +106,9 @@ def load_config(env: Mapping[str, str]) -> Config:
         metrics=core.parse_bool(env, "AOA_METRICS", True),
         stream_usage=core.parse_bool(env, "AOA_STREAM_USAGE", True),
         otel_endpoint=_otel(env),
-        settings=providers.load(kind).load_settings(env),
+        settings=settings,
         fallback=fallback,
+        credential=google_auth.load(env, settings),
     )
 
 
@@ -136,7 +141,8 @@ def describe(config: Config) -> dict[str, Any]:
     for name in ("http_proxy", "socks_proxy"):
         if common.get(name):
             common[name] = redact(common[name])
-    out = msgspec.to_builtins(config)
+    out = msgspec.to_builtins(msgspec.structs.replace(config, credential=None))
+    out["credential"] = f"service account {config.credential.email}" if config.credential else None
     out["api_keys"] = f"({len(config.api_keys)} set)" if config.api_keys else "(none: open access)"
     if config.otel_endpoint:
         out["otel_endpoint"] = redact(config.otel_endpoint)

@@ -20,7 +20,15 @@ from providers import core
 
 log = logging.getLogger("aoa.keys")
 
-__all__ = ["KeyPool", "tail"]
+__all__ = ["KeyPool", "pool_keys", "tail"]
+
+
+def pool_keys(common: core.Common) -> tuple[str, ...]:
+    """The keys to rotate: `<P>_API_KEY`'s list, unless the provider derived its credential from
+    it (Spark joins key and secret into `api_key`), in which case that one credential."""
+    if common.api_keys and common.api_keys[0] == common.api_key:
+        return common.api_keys
+    return (common.api_key,) if common.api_key else ()
 
 
 def tail(key: str) -> str:

@@ -35,8 +35,10 @@ PROVIDER_NAME = {
     "gemini": "gcp.gemini",
     "vertex": "gcp.vertex_ai",
     "anthropic": "anthropic",
+    "claude": "anthropic",
     "deepseek": "deepseek",
-    "qwen": "qwen",
+    "kimi": "moonshot",
+    "glm": "zhipu",
 }
 
 # gen_ai.operation.name per route (paths with and without the /v1 prefix).
