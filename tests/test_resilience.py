@@ -79,6 +79,25 @@ class Clock:
         return self.now
 
 
+@pytest.mark.parametrize("err", [core.Error(401, "who"), core.Error(403, "no"), core.Error(429, "pay", code="insufficient_quota")])
+async def test_refusals_move_to_the_next_key(err):
+    pool = KeyPool(("a", "b"), cooldown=5, auth_cooldown=60)
+    retrier = Retrier(Policy(retries=2), pool)
+    call = core.Call(id="x", created=0, model="m", client_model="", key="")
+    used: list[str] = []
+
+    async def attempt() -> str:
+        used.append(call.key)
+        if len(used) == 1:
+            raise err
+        return "ok"
+
+    trace = _Trace()
+    assert await retrier.run(trace, call, attempt) == "ok"
+    assert used == ["a", "b"] and trace.key_index == 1
+    assert pool.cooling() == [True, False] and pool.until[0] - time.monotonic() > 50
+
+
 def test_pool_round_robin_skips_cooling_keys_and_reports_the_shortest_wait():
     clock = Clock()
     pool = KeyPool(("a", "b", "c"), cooldown=5, auth_cooldown=60, clock=clock)
@@ -153,6 +172,38 @@ async def test_backoff_doubles_with_jitter_and_honours_retry_after():
     assert waits == [0.5, 3.0]
 
 
+async def test_provider_retry_codes_are_retried_unless_the_status_forbids():
+    waits: list[float] = []
+
+    async def sleep(s: float) -> None:
+        waits.append(s)
+
+    retrier = Retrier(Policy(retries=1, backoff=0.001), None, frozenset({"overloaded_error"}), sleep=sleep)
+    call = core.Call(id="x", created=0, model="m", client_model="", key="")
+    for err, retried in ((core.Error(418, "busy", code="overloaded_error"), True), (core.Error(418, "teapot", code="other"), False),
+                         (core.Error(400, "busy", code="overloaded_error"), False)):
+        errors = [err]
+
+        async def attempt() -> str:
+            if errors:
+                raise errors.pop()
+            return "ok"
+
+        if retried:
+            assert await retrier.run(_Trace(), call, attempt) == "ok"
+        else:
+            with pytest.raises(core.Error):
+                await retrier.run(_Trace(), call, attempt)
+
+
+def test_every_provider_retry_codes_is_a_frozenset_of_strings():
+    import providers
+
+    for kind in providers.KINDS:
+        codes = getattr(providers.load(kind), "RETRY_CODES", frozenset())
+        assert isinstance(codes, frozenset) and all(isinstance(c, str) for c in codes), kind
+
+
 async def test_budget_and_never_statuses_stop_retries():
     async def sleep(s: float) -> None:
         raise AssertionError("no wait expected")
@@ -173,15 +224,26 @@ async def test_budget_and_never_statuses_stop_retries():
 # --- retries against a fake upstream ------------------------------------------------------
 
 
-def test_503_then_200_is_retried(serve, aoa_server, logs):
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504, 529])
+def test_retryable_status_then_200_is_retried(serve, aoa_server, logs, status):
     fake = FakeOpenAI()
     up = serve(fake.app())
     srv = aoa_server(env_for(up))
-    fake.reply_json({"error": {"message": "busy", "type": "server_error", "param": None, "code": None}}, status=503)
+    fake.reply_json({"error": {"message": "busy", "type": "server_error", "param": None, "code": None}}, status=status)
     r = chat(srv)
     assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "echo: hello there"
     assert len(fake.requests) == 2
     assert "attempts=2" in logs.text
+
+
+def test_connect_errors_are_retried_then_relayed(aoa_server, logs):
+    from tests.support import free_port
+
+    srv = aoa_server({"AOA_TYPE": "openai", "OPENAI_ENDPOINT": f"http://127.0.0.1:{free_port()}/v1", "OPENAI_API_KEY": KEY0, **FAST})
+    r = chat(srv)
+    assert r.status_code == 502 and r.json()["error"]["code"] == "upstream_unreachable"
+    assert "attempts=3" in logs.text
+    assert total(scrape(srv), "aoa_upstream_retries_total", reason="upstream_unreachable") == 2
 
 
 def test_retries_off(serve, aoa_server):
@@ -389,6 +451,12 @@ def test_stream_usage_is_asked_counted_and_stripped(serve, aoa_server, logs):
     assert total(m, "gen_ai_client_token_usage_sum", gen_ai_token_type="output") == 6
     assert total(m, "gen_ai_client_token_usage_count", gen_ai_token_type="input") == 2
     assert total(m, "gen_ai_server_time_to_first_token_seconds_count") == 2
+
+
+def test_local_mock_stream_usage_counted_not_shown(aoa_server, logs):
+    srv = aoa_server({"AOA_TYPE": "mock", "MOCK_FIRST_TOKEN_DELAY": "0", "MOCK_TOKEN_RATE": "0"})
+    r = chat(srv, stream=True)
+    assert r.status_code == 200 and '"usage"' not in r.text and "tokens=2/" in logs.text
 
 
 def test_stream_usage_off(serve, aoa_server):
