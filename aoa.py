@@ -238,15 +238,18 @@ async def _check(request: web.Request, resp: aiohttp.ClientResponse) -> None:
 async def _fetch_json(request: web.Request, call: core.Call, build: Callable[[], core.Outbound]) -> bytes:
     """One JSON exchange, retried whole (nothing reaches the client before it is read)."""
 
-    async def attempt() -> bytes:
-        resp = await _send(request, build())
+    async def make() -> core.Outbound:
+        return build()
+
+    async def attempt(out: core.Outbound) -> bytes:
+        resp = await _send(request, out)
         try:
             await _check(request, resp)
             return await _read(request, resp)
         finally:
             resp.release()
 
-    return await request.app[STATE].retry.run(request[TRACE], call, attempt)
+    return await request.app[STATE].retry.run(request[TRACE], call, make, attempt)
 
 
 async def _attempts(request: web.Request, call: core.Call, build: Callable[[], core.Outbound]) -> tuple[core.Outbound, aiohttp.ClientResponse]:
@@ -254,8 +257,7 @@ async def _attempts(request: web.Request, call: core.Call, build: Callable[[], c
     `call.key`, rebuilds the request with it and sends it, up to a status that is not an error.
     Only this part is retried: after it, bytes may reach the client."""
 
-    async def attempt() -> tuple[core.Outbound, aiohttp.ClientResponse]:
-        out = await _with_media(request, build, call)
+    async def attempt(out: core.Outbound) -> tuple[core.Outbound, aiohttp.ClientResponse]:
         resp = await _send(request, out)
         try:
             await _check(request, resp)
@@ -264,7 +266,7 @@ async def _attempts(request: web.Request, call: core.Call, build: Callable[[], c
             raise
         return out, resp
 
-    return await request.app[STATE].retry.run(request[TRACE], call, attempt)
+    return await request.app[STATE].retry.run(request[TRACE], call, lambda: _with_media(request, build, call), attempt)
 
 
 def _ask_usage(st: State, call: core.Call) -> bool:

@@ -36,6 +36,7 @@ from .keys import KeyPool
 __all__ = ["Policy", "Retrier", "load_policy", "parse_retry_after", "RETRY_STATUS", "NEVER_STATUS"]
 
 T = TypeVar("T")
+O = TypeVar("O")
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 NEVER_STATUS = frozenset({400, 401, 403, 404, 413, 422})
@@ -108,9 +109,12 @@ class Retrier:
         self.sleep = sleep
         self.jitter = jitter
 
-    async def run(self, trace: Any, call: core.Call, attempt: Callable[[], Awaitable[T]]) -> T:
-        """Run `attempt()` until it succeeds or the policy gives up. Each try sets `call.key`
-        first, so `attempt` must build its upstream request from `call` afresh."""
+    async def run(
+        self, trace: Any, call: core.Call, build: Callable[[], Awaitable[O]], send: Callable[[O], Awaitable[T]]
+    ) -> T:
+        """`send(await build())` until it succeeds or the policy gives up. Each try first sets
+        `call.key`, so `build` makes the upstream request afresh from `call`; an error from
+        `build` is the request's own (a 400) and ends it at once."""
         pool = self.pool
         metrics = self.metrics
         tries = 0
@@ -121,11 +125,12 @@ class Retrier:
                 call.key = pool.keys[index]
                 if len(pool.keys) > 1:
                     trace.key_index = index
+            out = await build()
             trace.attempts += 1
             if metrics is not None:
                 metrics.attempts += 1
             try:
-                return await attempt()
+                return await send(out)
             except core.Error as err:
                 label = reason(err)
                 if metrics is not None:

@@ -86,14 +86,14 @@ async def test_refusals_move_to_the_next_key(err):
     call = core.Call(id="x", created=0, model="m", client_model="", key="")
     used: list[str] = []
 
-    async def attempt() -> str:
+    async def attempt(_: object) -> str:
         used.append(call.key)
         if len(used) == 1:
             raise err
         return "ok"
 
     trace = _Trace()
-    assert await retrier.run(trace, call, attempt) == "ok"
+    assert await retrier.run(trace, call, _nothing, attempt) == "ok"
     assert used == ["a", "b"] and trace.key_index == 1
     assert pool.cooling() == [True, False] and pool.until[0] - time.monotonic() > 50
 
@@ -139,6 +139,10 @@ def test_parse_retry_after_http_date():
     assert 28 <= parse_retry_after(when) <= 31
 
 
+async def _nothing() -> None:
+    return None
+
+
 class _Trace:
     def __init__(self) -> None:
         self.t0 = time.perf_counter()
@@ -156,19 +160,19 @@ async def test_backoff_doubles_with_jitter_and_honours_retry_after():
     errors = [core.Error(503, "busy"), core.Error(502, "x", code="upstream_unreachable"), core.Error(503, "busy", retry_after="3")]
     retrier = Retrier(Policy(retries=3, backoff=1.0, max_wait=60), None, sleep=sleep, jitter=lambda: 1.0)
 
-    async def attempt() -> str:
+    async def attempt(_: object) -> str:
         if errors:
             raise errors.pop(0)
         return "ok"
 
     trace = _Trace()
-    assert await retrier.run(trace, core.Call(id="x", created=0, model="m", client_model="", key=""), attempt) == "ok"
+    assert await retrier.run(trace, core.Call(id="x", created=0, model="m", client_model="", key=""), _nothing, attempt) == "ok"
     assert waits == [1.0, 2.0, 4.0] and trace.attempts == 4
     # Jitter: between half and all of the doubled wait; Retry-After wins when longer.
     errors[:] = [core.Error(503, "busy"), core.Error(503, "busy", retry_after="3")]
     waits.clear()
     retrier.jitter = lambda: 0.0
-    await retrier.run(_Trace(), core.Call(id="x", created=0, model="m", client_model="", key=""), attempt)
+    await retrier.run(_Trace(), core.Call(id="x", created=0, model="m", client_model="", key=""), _nothing, attempt)
     assert waits == [0.5, 3.0]
 
 
@@ -184,16 +188,16 @@ async def test_provider_retry_codes_are_retried_unless_the_status_forbids():
                          (core.Error(400, "busy", code="overloaded_error"), False)):
         errors = [err]
 
-        async def attempt() -> str:
+        async def attempt(_: object) -> str:
             if errors:
                 raise errors.pop()
             return "ok"
 
         if retried:
-            assert await retrier.run(_Trace(), call, attempt) == "ok"
+            assert await retrier.run(_Trace(), call, _nothing, attempt) == "ok"
         else:
             with pytest.raises(core.Error):
-                await retrier.run(_Trace(), call, attempt)
+                await retrier.run(_Trace(), call, _nothing, attempt)
 
 
 def test_every_provider_retry_codes_is_a_frozenset_of_strings():
@@ -202,6 +206,19 @@ def test_every_provider_retry_codes_is_a_frozenset_of_strings():
     for kind in providers.KINDS:
         codes = getattr(providers.load(kind), "RETRY_CODES", frozenset())
         assert isinstance(codes, frozenset) and all(isinstance(c, str) for c in codes), kind
+
+
+async def test_a_request_the_provider_refuses_is_neither_sent_nor_retried():
+    async def build() -> None:
+        raise core.Error(400, "bad field", param="x")
+
+    async def send(_: object) -> None:
+        raise AssertionError("never sent")
+
+    trace = _Trace()
+    with pytest.raises(core.Error):
+        await Retrier(Policy(), None).run(trace, core.Call(id="x", created=0, model="m", client_model="", key=""), build, send)
+    assert trace.attempts == 0
 
 
 async def test_budget_and_never_statuses_stop_retries():
@@ -213,11 +230,11 @@ async def test_budget_and_never_statuses_stop_retries():
     for err in (core.Error(503, "busy", retry_after="10"), core.Error(400, "bad"), core.Error(404, "no"), core.Error(401, "who")):
         trace = _Trace()
 
-        async def attempt() -> None:
+        async def attempt(_: object) -> None:
             raise err
 
         with pytest.raises(core.Error) as exc:
-            await retrier.run(trace, call, attempt)
+            await retrier.run(trace, call, _nothing, attempt)
         assert exc.value is err and trace.attempts == 1
 
 
