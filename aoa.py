@@ -292,13 +292,17 @@ class Downstream:
         self.keep_usage = keep_usage
 
     async def write(self, payloads: list[bytes]) -> None:
-        payloads = strip_usage(self.request[TRACE], payloads, self.keep_usage)
-        if not payloads:
-            return
+        data = b"".join([b"data: " + p + b"\n\n" for p in payloads])
+        if b'"usage"' in data:  # one C-speed scan per batch; chunks are only looked at when it hits
+            kept = strip_usage(self.request[TRACE], payloads, self.keep_usage)
+            if kept is not payloads:
+                if not kept:
+                    return
+                data = b"".join([b"data: " + p + b"\n\n" for p in kept])
         if self.response is None:
             await self._open()
         try:
-            await self.response.write(b"".join([b"data: " + p + b"\n\n" for p in payloads]))
+            await self.response.write(data)
         except ConnectionError:
             self.request[TRACE].stream_error = 499
             raise ClientGone from None
