@@ -1,13 +1,14 @@
 """Retries and key rotation around one upstream attempt — IO-side policy, one loop for every route.
 
-An attempt is: take a key from the pool, let the provider build the request with it, send it and
-read the status (and, for plain JSON answers, the body). Nothing has reached the client yet, so
+An attempt is: take a key from the pool, let the provider build the request with it (an error
+there is the request's own and ends it), send it and read the status (and, for plain JSON
+answers, the body). Nothing has reached the client yet, so
 a failure that is worth another try is retried:
 
 - transport failures before the answer started (connect errors, resets, a first-byte timeout);
-- statuses 408, 409, 429, 500, 502, 503, 504, 529, and the vendor error codes a provider lists
-  in its optional `RETRY_CODES` (e.g. an "overloaded" error sent with a 400 family status is
-  still never retried: 400, 401, 403, 404, 413 and 422 never are);
+- statuses 408, 409, 429, 500, 502, 503, 504, 529, and any other status whose vendor error code
+  the provider lists in its optional `RETRY_CODES` (an "overloaded" code, say) — except 400,
+  401, 403, 404, 413 and 422, which are the request's own fault and never retried;
 - with several keys: 429 puts the key aside (gateway/keys.py) and moves on to the next key at
   once; so do 401/403 and `insufficient_quota`, which are otherwise never retried.
 
