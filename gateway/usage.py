@@ -29,6 +29,11 @@ class _Usage(msgspec.Struct):
     completion_tokens: Count | None = None
     prompt_tokens_details: _Details | None = None
     completion_tokens_details: _Details | None = None
+    # The Responses API's names for the same counts.
+    input_tokens: Count | None = None
+    output_tokens: Count | None = None
+    input_tokens_details: _Details | None = None
+    output_tokens_details: _Details | None = None
 
 
 class _Answer(msgspec.Struct):
@@ -61,6 +66,9 @@ def read_usage(trace: Any, payload: bytes) -> bool | None:
         if u is None:
             return None
         only = False
+    if u.prompt_tokens is None and u.input_tokens is not None:
+        u.prompt_tokens, u.completion_tokens = u.input_tokens, u.output_tokens
+        u.prompt_tokens_details, u.completion_tokens_details = u.input_tokens_details, u.output_tokens_details
     trace.tokens_in = u.prompt_tokens
     trace.tokens_out = u.completion_tokens
     trace.tokens_cached = u.prompt_tokens_details.cached_tokens if u.prompt_tokens_details else None
