@@ -628,3 +628,32 @@ def test_cached_and_reasoning_tokens_are_counted():
     assert total(samples, "aoa_tokens_total", gen_ai_token_type="reasoning") == 20
     assert total(samples, "gen_ai_client_token_usage_sum", gen_ai_token_type="input", gen_ai_provider_name="azure.ai.openai") == 100
     assert total(samples, "gen_ai_client_token_usage_bucket", gen_ai_token_type="output", le="64") == 1
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_responses_translated_retry_and_usage(serve, aoa_server, logs, stream):
+    fake = FakeOpenAI()
+    up = serve(fake.app())
+    srv = aoa_server(env_for(up, OPENAI_RESPONSES="translate"))
+    fake.reply_json({"error": {"message": "busy", "type": "server_error", "param": None, "code": None}}, status=503)
+    c = openai.OpenAI(base_url=srv.url + "/v1", api_key="x", max_retries=0)
+    if stream:
+        events = list(c.responses.create(model="gpt-4o-mini", input="hello there", stream=True))
+        usage = events[-1].response.usage
+    else:
+        usage = c.responses.create(model="gpt-4o-mini", input="hello there").usage
+    assert usage is not None and usage.output_tokens == 3  # the usage chunk reached the reshaper
+    assert len(fake.requests) == 2 and "attempts=2" in logs.text
+    m = scrape(srv)
+    assert total(m, "gen_ai_client_token_usage_sum", gen_ai_token_type="output") == 3
+    assert total(m, "aoa_requests_total", http_route="/v1/responses", http_response_status_code="200") == 1
+
+
+def test_responses_relay_retries(serve, aoa_server):
+    fake = FakeOpenAI()
+    up = serve(fake.app())
+    srv = aoa_server(env_for(up))
+    fake.reply_reset()
+    r = httpx.post(srv.url + "/v1/responses", json={"model": "gpt-4o-mini", "input": "hi"}, timeout=10)
+    assert len(fake.requests) == 2 and fake.requests[1].path == "/v1/responses"
+    assert r.status_code == 404  # the fake has no Responses API: its second answer, relayed
