@@ -51,6 +51,18 @@ def scrape(srv, headers: dict[str, str] | None = None) -> dict[str, dict[tuple, 
     return out
 
 
+def eventually(check, timeout: float = 5.0):
+    """A stream's client sees [DONE] before the server has logged and counted the request."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def total(samples: dict[str, dict[tuple, float]], name: str, **labels: str) -> float:
     want = set(labels.items())
     return sum(v for k, v in samples.get(name, {}).items() if want <= set(k))
@@ -459,21 +471,34 @@ def test_stream_usage_is_asked_counted_and_stripped(serve, aoa_server, logs):
     assert fake.last.json["stream_options"] == {"include_usage": True}
     assert '"usage"' not in r.text  # neither the usage chunk nor `"usage": null`
     assert "echo" in r.text and r.text.rstrip().endswith("data: [DONE]")
-    assert "tokens=2/3" in logs.text
+
+    def logged():
+        assert "tokens=2/3" in logs.text
+
+    eventually(logged)
     # The client asked: the upstream's chunk goes through, its other stream options intact.
     c = openai.OpenAI(base_url=srv.url + "/v1", api_key="x", max_retries=0)
     chunks = list(c.chat.completions.create(model="m", messages=MSG, stream=True, stream_options={"include_usage": True}))
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 3
-    m = scrape(srv)
-    assert total(m, "gen_ai_client_token_usage_sum", gen_ai_token_type="output") == 6
-    assert total(m, "gen_ai_client_token_usage_count", gen_ai_token_type="input") == 2
-    assert total(m, "gen_ai_server_time_to_first_token_seconds_count") == 2
+
+    def counted():
+        m = scrape(srv)
+        assert total(m, "gen_ai_client_token_usage_sum", gen_ai_token_type="output") == 6
+        assert total(m, "gen_ai_client_token_usage_count", gen_ai_token_type="input") == 2
+        assert total(m, "gen_ai_server_time_to_first_token_seconds_count") == 2
+
+    eventually(counted)
 
 
 def test_local_mock_stream_usage_counted_not_shown(aoa_server, logs):
     srv = aoa_server({"AOA_TYPE": "mock", "MOCK_FIRST_TOKEN_DELAY": "0", "MOCK_TOKEN_RATE": "0"})
     r = chat(srv, stream=True)
-    assert r.status_code == 200 and '"usage"' not in r.text and "tokens=2/" in logs.text
+    assert r.status_code == 200 and '"usage"' not in r.text
+
+    def logged():
+        assert "tokens=2/" in logs.text
+
+    eventually(logged)
 
 
 def test_stream_usage_off(serve, aoa_server):
@@ -506,10 +531,11 @@ def test_metrics_move(serve, aoa_server):
     assert chat(srv).status_code == 200
     assert chat(srv, stream=True).status_code == 200
     httpx.post(srv.url + "/v1/embeddings", json={"model": "text-embedding-3-small", "input": "x"}, timeout=10)
+    eventually(lambda: _assert(total(scrape(srv), "aoa_requests_total", http_route="/v1/chat/completions") == 2))
     m = scrape(srv)
     route = "/v1/chat/completions"
     assert total(m, "aoa_requests_total", http_route=route, http_response_status_code="200", gen_ai_request_model="gpt-4o-mini") == 2
-    assert total(m, "aoa_requests_total", http_route="/metrics") == 1
+    assert total(m, "aoa_requests_total", http_route="/metrics") >= 2  # the scrapes before this one
     assert total(m, "aoa_upstream_attempts_total") == 4
     assert total(m, "aoa_upstream_retries_total", reason="503") == 1
     assert total(m, "gen_ai_server_request_duration_seconds_count", gen_ai_operation_name="chat", gen_ai_provider_name="openai") == 2
@@ -522,6 +548,10 @@ def test_metrics_move(serve, aoa_server):
     assert m["aoa_streams_in_flight"][()] == 0
     assert "aoa_key_cooling" in m
     assert KEY0 not in httpx.get(srv.url + "/metrics").text and "hello" not in httpx.get(srv.url + "/metrics").text
+
+
+def _assert(ok: bool) -> None:
+    assert ok
 
 
 def test_metrics_behind_access_keys_and_can_be_off(aoa_server):
@@ -592,8 +622,12 @@ def test_translated_stream_usage_counted_without_reaching_the_client(serve, aoa_
     srv = aoa_server({"AOA_TYPE": "gemini", "GEMINI_ENDPOINT": up.url, "GEMINI_API_KEY": "gemini-test-key-123456", **FAST})
     r = httpx.post(srv.url + "/v1/chat/completions", json={"model": "gemini-2.5-flash", "messages": MSG, "stream": True}, timeout=10)
     assert r.status_code == 200 and '"usage"' not in r.text and r.text.rstrip().endswith("data: [DONE]")
-    assert total(scrape(srv), "gen_ai_client_token_usage_sum", gen_ai_token_type="output") > 0
-    assert "tokens=" in logs.text
+
+    def counted():
+        assert total(scrape(srv), "gen_ai_client_token_usage_sum", gen_ai_token_type="output") > 0
+        assert "tokens=" in logs.text
+
+    eventually(counted)
 
 
 def test_strip_usage_on_compact_chunks():
@@ -643,10 +677,15 @@ def test_responses_translated_retry_and_usage(serve, aoa_server, logs, stream):
     else:
         usage = c.responses.create(model="gpt-4o-mini", input="hello there").usage
     assert usage is not None and usage.output_tokens == 3  # the usage chunk reached the reshaper
-    assert len(fake.requests) == 2 and "attempts=2" in logs.text
-    m = scrape(srv)
-    assert total(m, "gen_ai_client_token_usage_sum", gen_ai_token_type="output") == 3
-    assert total(m, "aoa_requests_total", http_route="/v1/responses", http_response_status_code="200") == 1
+    assert len(fake.requests) == 2
+
+    def counted():
+        assert "attempts=2" in logs.text
+        m = scrape(srv)
+        assert total(m, "gen_ai_client_token_usage_sum", gen_ai_token_type="output") == 3
+        assert total(m, "aoa_requests_total", http_route="/v1/responses", http_response_status_code="200") == 1
+
+    eventually(counted)
 
 
 def test_responses_relay_retries(serve, aoa_server):
