@@ -151,7 +151,8 @@ def test_error_fallbacks():
 
 
 def test_usage_details_and_missing_total():
-    u = qwen.usage(qwen.Usage(input_tokens=12, output_tokens=21, prompt_tokens_details={"cached_tokens": 4}, output_tokens_details={"reasoning_tokens": 20}))
+    raw = b'{"input_tokens":12,"output_tokens":21,"prompt_tokens_details":{"cached_tokens":4},"output_tokens_details":{"reasoning_tokens":20}}'
+    u = qwen.usage(msgspec.json.decode(raw, type=qwen.Usage))
     assert msgspec.to_builtins(u) == {"prompt_tokens": 12, "completion_tokens": 21, "total_tokens": 33, "prompt_tokens_details": {"cached_tokens": 4}, "completion_tokens_details": {"reasoning_tokens": 20}}
 
 

@@ -63,6 +63,7 @@ from .request import (  # noqa: F401 - the tables are part of this provider's su
 )
 from .response import (  # noqa: F401
     ERROR_FALLBACK_STATUS,
+    Count,
     ERROR_STATUS,
     FINISH_FALLBACK,
     FINISH_REASON,
@@ -163,9 +164,30 @@ def _extra_bool(call: Call, name: str) -> bool | None:
         raise Error(400, f"`{name}` must be a boolean.", param=name, code="invalid_type") from None
 
 
+class _Relayed(Struct):
+    choices: Any = None
+    code: Any = None
+
+
+_relayed_decoder = msgspec.json.Decoder(_Relayed)
+
+
+def _check_relayed(body: bytes) -> bytes:
+    """A compatible-mode answer is relayed as it is, once it is known to be an answer: a 200
+    holding DashScope's `{code, message}` (or no `choices`) would reach the SDK as an empty
+    success."""
+    try:
+        doc = _relayed_decoder.decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        raise Error(502, "DashScope answered with a body that is not a JSON object.", code="upstream_invalid_json") from None
+    if not isinstance(doc.choices, list):
+        raise error(502, body) if doc.code else Error(502, "DashScope answered without any choice.", code="upstream_incomplete")
+    return body
+
+
 def chat_result(s: Settings, call: Call, body: bytes) -> bytes:
     if relayed(s, call.model):
-        return passthrough.check_json(body)
+        return _check_relayed(body)
     return to_chat_completion(call, body)
 
 
@@ -176,6 +198,8 @@ class ChatStream:
         self.inner: Any = passthrough.RelayStream() if relayed(s, call.model) else NativeStream(call)
 
     def feed(self, event: str, data: bytes) -> list[bytes]:
+        if event == "error":  # DashScope's own error frame, in either mode: its code keeps its status
+            raise error(ERROR_FALLBACK_STATUS, data, streaming=True)
         return self.inner.feed(event, data)
 
     def close(self) -> list[bytes]:
@@ -213,7 +237,7 @@ class _EmbeddingOutput(Struct):
 
 
 class _EmbeddingUsage(Struct, frozen=True):
-    total_tokens: int = 0
+    total_tokens: Count = 0
 
 
 class TextEmbeddingResponse(Struct):
