@@ -162,3 +162,11 @@ def test_error_codes_in_a_200_stream_never_pick_an_odd_status(code):
     with pytest.raises(Error) as exc:
         stream.feed("", json.dumps({"error": {"code": code, "message": "boom", "status": "INTERNAL"}}).encode())
     assert 400 <= exc.value.status <= 599 and exc.value.status not in (200,)
+
+
+@pytest.mark.parametrize(("code", "status"), [(429, 429), (503, 503), (99999, 502), (200, 502), (None, 502)])
+def test_an_error_envelope_in_a_200_answer_keeps_its_code_as_status(code, status):
+    body = json.dumps({"error": {"code": code, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}).encode()
+    with pytest.raises(Error) as exc:
+        gemini.chat_result(S, _call({"messages": []}), body)
+    assert (exc.value.status, exc.value.message) == (status, "quota")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from msgspec import Struct
@@ -346,17 +346,24 @@ class Extras(Struct):
 _extras_decoder = msgspec.json.Decoder(Extras)
 _EXTRA_TYPE = {"top_k": "a whole number", "thinking_budget": "a whole number", "thinking_level": "a string"}
 
+T = TypeVar("T", bound=Struct)
 
-def extras(call: Call) -> Extras:
-    # Only these top-level values are decoded: the body (images included) was split once already.
-    picked = {name: call.fields[name] for name in Extras.__struct_fields__ if name in call.fields}
+
+def top_level(call: Call, decoder: msgspec.json.Decoder, kind: type[T], types: dict[str, str]) -> T:
+    """The top-level fields `kind` declares, decoded alone (the body, images included, was split
+    once already); a wrong type is a 400 naming the field and what it must be."""
+    picked = {name: call.fields[name] for name in kind.__struct_fields__ if name in call.fields}
     if not picked:
-        return Extras()
+        return kind()
     try:
-        return _extras_decoder.decode(msgspec.json.encode(picked))
+        return decoder.decode(msgspec.json.encode(picked))
     except msgspec.ValidationError as exc:
         path = str(exc).rpartition("at `$.")[2].rstrip("`") or "body"
-        raise Error(400, f"`{path}` must be {_EXTRA_TYPE.get(path, 'valid')}.", param=path, code="invalid_type") from None
+        raise Error(400, f"`{path}` must be {types.get(path, 'valid')}.", param=path, code="invalid_type") from None
+
+
+def extras(call: Call) -> Extras:
+    return top_level(call, _extras_decoder, Extras, _EXTRA_TYPE)
 
 
 def _thinking(model: str, effort: str | None, extra: Extras = Extras()) -> ThinkingConfig | None:

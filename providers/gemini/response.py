@@ -97,8 +97,8 @@ def _tool_call(call: Call, candidate: int, position: int, fc: FunctionCall, sig:
 
 def chat_result(s: Settings, call: Call, body: bytes) -> bytes:
     doc = _decode(body)
-    if doc.error is not None:
-        raise error(502, body)
+    if doc.error is not None:  # inside a 200, as in a stream, the envelope's code names the status
+        raise error(502, body, streaming=True)
     if (blocked := _blocked(doc)) is not None:
         raise blocked
     if not doc.candidates:
