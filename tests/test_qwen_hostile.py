@@ -87,6 +87,15 @@ def test_a_200_without_choices_is_never_an_empty_success(settings, body, status,
     assert (err.status, err.code) == (status, code)
 
 
+@pytest.mark.parametrize(("body", "status"), [(b"{}", 502), (b'{"data":null}', 502), (b'{"code":"Throttling","message":"slow"}', 429), (b"nope", 502)])
+def test_compatible_mode_embeddings_without_data_are_an_error(body, status):
+    raw = msgspec.json.encode({"model": "text-embedding-v4", "input": "x"})
+    call = core.Call(id="e", created=1, model="text-embedding-v4", client_model="", key="k", body=raw)
+    assert _error(qwen.embeddings_result, COMPATIBLE, call, [body]).status == status
+    ok = b'{"object":"list","data":[{"object":"embedding","index":0,"embedding":[1.0]}],"model":"m"}'
+    assert qwen.embeddings_result(COMPATIBLE, call, [ok]) is ok
+
+
 def test_compatible_mode_relays_a_real_answer_byte_for_byte():
     body = b'{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}'
     assert qwen.chat_result(COMPATIBLE, _call(), body) is body

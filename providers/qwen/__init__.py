@@ -166,22 +166,23 @@ def _extra_bool(call: Call, name: str) -> bool | None:
 
 class _Relayed(Struct):
     choices: Any = None
+    data: Any = None
     code: Any = None
 
 
 _relayed_decoder = msgspec.json.Decoder(_Relayed)
 
 
-def _check_relayed(body: bytes) -> bytes:
+def _check_relayed(body: bytes, field: str = "choices") -> bytes:
     """A compatible-mode answer is relayed as it is, once it is known to be an answer: a 200
-    holding DashScope's `{code, message}` (or no `choices`) would reach the SDK as an empty
-    success."""
+    holding DashScope's `{code, message}` (or no `choices`, no embedding `data`) would reach the
+    SDK as an empty success."""
     try:
         doc = _relayed_decoder.decode(body)
     except (msgspec.DecodeError, RecursionError):
         raise Error(502, "DashScope answered with a body that is not a JSON object.", code="upstream_invalid_json") from None
-    if not isinstance(doc.choices, list):
-        raise error(502, body) if doc.code else Error(502, "DashScope answered without any choice.", code="upstream_incomplete")
+    if not isinstance(getattr(doc, field), list):
+        raise error(502, body) if doc.code else Error(502, f"DashScope answered without `{field}`.", code="upstream_incomplete")
     return body
 
 
@@ -274,7 +275,7 @@ def embeddings(s: Settings, call: Call) -> list[Outbound]:
 
 def embeddings_result(s: Settings, call: Call, bodies: list[bytes]) -> bytes:
     if s.mode == "compatible":
-        return passthrough.check_json(bodies[0])
+        return _check_relayed(bodies[0], "data")
     req = oai.decode_embedding(call.body)
     size = embed_batch(call.model)
     vectors: list[list[float]] = []
