@@ -116,3 +116,23 @@ def test_compatible_mode_error_frame_keeps_dashscope_status(serve, aoa_server):
     with pytest.raises(openai.RateLimitError) as exc:
         list(client.chat.completions.create(model="qwen-plus", messages=[{"role": "user", "content": "x"}], stream=True))
     assert "rate limit" in exc.value.message
+
+
+@pytest.mark.parametrize("where", ["schema", "tools"])
+def test_bodies_just_under_the_depth_limit_are_a_400_never_a_recursion_error(where):
+    for depth in range(900, 1_100, 3):
+        deep = "[" * depth + "]" * depth
+        if where == "schema":
+            tail = '"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"a":' + deep + "}}}"
+        else:
+            tail = '"tools":[{"type":"function","function":{"name":"f","parameters":{"a":' + deep + "}}}]"
+        raw = ('{"model":"qwen-plus","messages":[{"role":"user","content":"x"}],' + tail + "}").encode()
+        try:
+            fields = msgspec.json.decode(raw, type=dict[str, msgspec.Raw])
+        except RecursionError:
+            break  # the IO layer answers this one with a 400
+        call = core.Call(id="c", created=1, model="qwen-plus", client_model="", key="k", body=raw, fields=fields)
+        try:
+            qwen.chat(NATIVE, call)
+        except core.Error as err:
+            assert err.status == 400

@@ -439,14 +439,13 @@ def to_request(s: Settings, call: Call, req: oai.ChatCompletionRequest) -> Gener
 
 
 def chat(s: Settings, call: Call) -> Outbound:
-    req = oai.decode_chat(call.body)
-    body = to_request(s, call, req)
-    op = ":streamGenerateContent?alt=sse" if call.stream else ":generateContent"
-    url = model_url(s, call.model) + op
     try:
+        req = oai.decode_chat(call.body)
+        body = to_request(s, call, req)
         data = encode(body)
-    except RecursionError:  # tool arguments or results decoded just below the limit, one level too deep to re-encode
-        raise Error(400, "`messages` holds JSON nested too deeply.", param="messages", code="invalid_value") from None
-    return Outbound(url=url, headers=headers_for(s, call.key), body=data, stream=call.stream)
-
-
+    except RecursionError:
+        # The body passed the IO layer's depth check, but a schema or tool result within a few
+        # levels of the limit cannot be decoded into types (or re-encoded) without recursing deeper.
+        raise Error(400, "Request body is nested too deeply to be translated for Gemini.", code="invalid_json") from None
+    op = ":streamGenerateContent?alt=sse" if call.stream else ":generateContent"
+    return Outbound(url=model_url(s, call.model) + op, headers=headers_for(s, call.key), body=data, stream=call.stream)

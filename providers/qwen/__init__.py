@@ -132,11 +132,16 @@ def relayed(s: Settings, model: str) -> bool:
 def chat(s: Settings, call: Call) -> Outbound:
     if relayed(s, call.model):
         return _compatible_chat(s, call)
-    req = decode(call)
-    stream = call.stream or stream_only(call.model, thinking(req))
-    body = to_generation(call, req, stream)
+    try:
+        req = decode(call)
+        stream = call.stream or stream_only(call.model, thinking(req))
+        data = oai.encode(to_generation(call, req, stream))
+    except RecursionError:
+        # The body passed the IO layer's depth check, but a schema within a few levels of the
+        # limit cannot be decoded into types (or re-encoded) without recursing deeper.
+        raise Error(400, "Request body is nested too deeply to be translated for DashScope.", code="invalid_json") from None
     path = MULTIMODAL_PATH if is_multimodal(call.model, req.messages) else TEXT_PATH
-    return Outbound(url=s.common.endpoint + path, headers=headers(s, call.key, sse=stream), body=oai.encode(body), stream=stream)
+    return Outbound(url=s.common.endpoint + path, headers=headers(s, call.key, sse=stream), body=data, stream=stream)
 
 
 def _compatible_chat(s: Settings, call: Call) -> Outbound:
