@@ -136,3 +136,34 @@ def test_bodies_just_under_the_depth_limit_are_a_400_never_a_recursion_error(whe
             qwen.chat(NATIVE, call)
         except core.Error as err:
             assert err.status == 400
+
+
+def _sent(body: dict) -> dict:
+    raw = msgspec.json.encode(body)
+    call = core.Call(id="c", created=1, model=body["model"], client_model="", key="k", body=raw,
+                     fields=msgspec.json.decode(raw, type=dict[str, msgspec.Raw]))
+    return json.loads(qwen.chat(NATIVE, call).body)
+
+
+@pytest.mark.parametrize("model", ["qwen-plus", "qwen-vl-max"])
+def test_refused_parts_are_named_by_index(model):
+    file_part = {"type": "file", "file": {"file_data": "data:application/pdf;base64,AA=="}}
+    body = {"model": model, "messages": [{"role": "user", "content": [{"type": "text", "text": "read"}, file_part]}]}
+    with pytest.raises(core.Error) as exc:
+        _sent(body)
+    assert exc.value.param == "messages[0].content[1]" and "file parts" in exc.value.message
+    frames = {"type": "video", "video": ["https://example.com/f.jpg"]}
+    body = {"model": "qwen-vl-max", "messages": [{"role": "user", "content": [{"type": "text", "text": "x"}, frames]}]}
+    with pytest.raises(core.Error) as exc:
+        _sent(body)
+    assert exc.value.param == "messages[0].content[1].video"
+
+
+@pytest.mark.parametrize(("model", "expected"), [("qwen-plus", "no, sorry\nanything else?"),
+                                                 ("qwen-vl-max", [{"text": "no, sorry"}, {"text": "anything else?"}])])
+def test_a_replayed_refusal_part_goes_as_the_assistant_words(model, expected):
+    history = [{"role": "user", "content": "x"},
+               {"role": "assistant", "content": [{"type": "refusal", "refusal": "no, sorry"}, {"type": "text", "text": "anything else?"}]},
+               {"role": "user", "content": "y"}]
+    sent = _sent({"model": model, "messages": history})
+    assert sent["input"]["messages"][1] == {"role": "assistant", "content": expected}

@@ -299,7 +299,7 @@ def test_text_parts_stay_distinct_in_system_and_tool_messages():
 def test_video_frames_need_two_or_more(frames):
     with pytest.raises(core.Error) as exc:
         _native({"model": "qwen-vl-max", "messages": [{"role": "user", "content": [{"type": "video", "video": frames}]}]})
-    assert exc.value.status == 400 and exc.value.param == "messages[0].content"
+    assert exc.value.status == 400 and exc.value.param == "messages[0].content[0].video"
 
 
 @pytest.mark.parametrize("effort", ["minimum", "max", "xhigh"])
