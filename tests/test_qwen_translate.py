@@ -199,7 +199,7 @@ def test_messages_translation_edges():
     assert audio == [{"role": "user", "content": [{"audio": "data:audio/wav;base64,AAAA"}]}]
     with pytest.raises(core.Error) as exc:
         body([{"role": "user", "content": [{"type": "file", "file": {"file_id": "f"}}]}])
-    assert exc.value.param == "messages[0].content"
+    assert exc.value.param == "messages[0].content[0]"
     with pytest.raises(core.Error) as exc:
         body([{"role": "function", "name": "f", "content": "x"}])
     assert exc.value.status == 400
