@@ -203,7 +203,9 @@ class TokenSource:
                 async with self.session.post(self.account.token_uri, data=form) as resp:
                     body = await _read_capped(resp)
                     status = resp.status
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except asyncio.TimeoutError:
+            raise core.Error(504, f"Google's token endpoint did not answer within {self.timeout:g} s.", code="upstream_auth_failed") from None
+        except (aiohttp.ClientError, OSError) as exc:
             raise core.Error(502, f"Google's token endpoint could not be reached ({type(exc).__name__}).", code="upstream_auth_failed") from None
         if len(body) > MAX_ANSWER_BYTES:
             raise core.Error(502, f"Google's token endpoint answered HTTP {status} with a body larger than {MAX_ANSWER_BYTES} bytes.", code="upstream_auth_failed")
