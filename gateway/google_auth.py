@@ -173,6 +173,12 @@ class TokenSource:
     def _fresh(self) -> bool:
         return bool(self._token) and self.clock() < self._expiry - REFRESH_MARGIN
 
+    def invalidate(self) -> None:
+        """The upstream refused the token: forget it, so the next request makes a new exchange
+        instead of every request being refused until the token's own expiry (google-auth's
+        sessions refresh on a 401 the same way)."""
+        self._token, self._expiry = "", 0.0
+
     async def token(self) -> str:
         if self._fresh():
             return self._token

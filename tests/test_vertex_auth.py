@@ -191,3 +191,26 @@ def test_an_upstream_echoing_the_access_token_is_redacted_in_the_error_body(serv
         client.chat.completions.create(model="gemini-2.5-flash", messages=[{"role": "user", "content": "x"}])
     text = json.dumps(exc.value.body)
     assert minted not in text and "[redacted]" in text
+
+
+def test_a_refused_token_is_replaced_on_the_next_request(serve, aoa_server, tmp_path):
+    # Revoked, or minted by a clock far from Google's: Vertex answers 401 UNAUTHENTICATED, and
+    # waiting for the token's own expiry would fail every request for up to an hour.
+    token_app = FakeTokenEndpoint(None, "")  # type: ignore[arg-type]
+    tok = serve(token_app.app())
+    info, public = service_account_key(tok.url + "/token", PROJECT)
+    token_app.public_key, token_app.email = public, info["client_email"]
+    fake = FakeVertex(tokens=token_app, project=PROJECT)
+    up = serve(fake.app())
+    path = tmp_path / "sa.json"
+    path.write_text(json.dumps(info))
+    srv = aoa_server({"AOA_TYPE": "gemini", "GEMINI_VERTEX": "true", "GEMINI_VERTEX_LOCATION": "us-central1",
+                      "GOOGLE_APPLICATION_CREDENTIALS": str(path), "GEMINI_ENDPOINT": up.url})
+    client = openai.OpenAI(base_url=srv.url + "/v1", api_key="client", max_retries=0)
+    fake.reply_error(401, "Request had invalid authentication credentials.", "UNAUTHENTICATED")
+    with pytest.raises(openai.AuthenticationError):
+        client.chat.completions.create(model="gemini-2.5-flash", messages=[{"role": "user", "content": "x"}])
+    r = client.chat.completions.create(model="gemini-2.5-flash", messages=[{"role": "user", "content": "again"}])
+    assert r.choices[0].message.content == "echo: again"
+    assert token_app.issued == ["ya29.fake-1", "ya29.fake-2"]
+    assert fake.last.headers["Authorization"] == "Bearer ya29.fake-2"
