@@ -172,22 +172,28 @@ def test_an_error_envelope_in_a_200_answer_keeps_its_code_as_status(code, status
     assert (exc.value.status, exc.value.message) == (status, "quota")
 
 
-@pytest.mark.parametrize("where", ["schema", "tools"])
-def test_bodies_just_under_the_depth_limit_are_a_400_never_a_recursion_error(where):
-    # The IO layer refuses bodies msgspec cannot follow; one a few levels under that limit still
-    # recurses deeper once decoded into types and re-encoded, which must end in a 400 too.
+def near_the_depth_limit(model: str, where: str):
+    """Calls whose body is a few levels under what msgspec can follow (a schema or tool
+    parameters nested that deep), up to the first the IO layer would refuse itself."""
     for depth in range(900, 1_100, 3):
         deep = "[" * depth + "]" * depth
         if where == "schema":
             tail = '"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"a":' + deep + "}}}"
         else:
             tail = '"tools":[{"type":"function","function":{"name":"f","parameters":{"a":' + deep + "}}}]"
-        raw = ('{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"x"}],' + tail + "}").encode()
+        raw = ('{"model":"' + model + '","messages":[{"role":"user","content":"x"}],' + tail + "}").encode()
         try:
             fields = msgspec.json.decode(raw, type=dict[str, msgspec.Raw])
         except RecursionError:
-            break  # the IO layer answers this one with a 400
-        call = Call(id="c", created=1, model="gemini-2.5-flash", client_model="", key="k", body=raw, fields=fields)
+            return  # the IO layer answers this one with a 400
+        yield Call(id="c", created=1, model=model, client_model="", key="k", body=raw, fields=fields)
+
+
+@pytest.mark.parametrize("where", ["schema", "tools"])
+def test_bodies_just_under_the_depth_limit_are_a_400_never_a_recursion_error(where):
+    # Once decoded into types and re-encoded, such a body recurses deeper than the check that
+    # let it in: that must end in a 400 too.
+    for call in near_the_depth_limit("gemini-2.5-flash", where):
         try:
             gemini.chat(S, call)
         except Error as err:

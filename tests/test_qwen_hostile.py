@@ -11,6 +11,7 @@ import pytest
 
 from providers import core, qwen
 from tests.fakes.dashscope_api import FakeDashScope, frame
+from tests.test_gemini_hostile import near_the_depth_limit
 
 NATIVE = qwen.load_settings({"QWEN_ENDPOINT": "https://dashscope.example"})
 COMPATIBLE = qwen.load_settings({"QWEN_ENDPOINT": "https://dashscope.example", "QWEN_API_MODE": "compatible"})
@@ -120,18 +121,7 @@ def test_compatible_mode_error_frame_keeps_dashscope_status(serve, aoa_server):
 
 @pytest.mark.parametrize("where", ["schema", "tools"])
 def test_bodies_just_under_the_depth_limit_are_a_400_never_a_recursion_error(where):
-    for depth in range(900, 1_100, 3):
-        deep = "[" * depth + "]" * depth
-        if where == "schema":
-            tail = '"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"a":' + deep + "}}}"
-        else:
-            tail = '"tools":[{"type":"function","function":{"name":"f","parameters":{"a":' + deep + "}}}]"
-        raw = ('{"model":"qwen-plus","messages":[{"role":"user","content":"x"}],' + tail + "}").encode()
-        try:
-            fields = msgspec.json.decode(raw, type=dict[str, msgspec.Raw])
-        except RecursionError:
-            break  # the IO layer answers this one with a 400
-        call = core.Call(id="c", created=1, model="qwen-plus", client_model="", key="k", body=raw, fields=fields)
+    for call in near_the_depth_limit("qwen-plus", where):
         try:
             qwen.chat(NATIVE, call)
         except core.Error as err:

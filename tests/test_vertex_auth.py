@@ -57,6 +57,22 @@ def account(serve, tmp_path):
     return acct, endpoint, info
 
 
+@pytest.fixture
+def vertex(serve, aoa_server, tmp_path):
+    """aoa on a fake Vertex project with a fake token endpoint: (openai client, fake, token endpoint)."""
+    token_app = FakeTokenEndpoint(None, "")  # type: ignore[arg-type]
+    tok = serve(token_app.app())
+    info, public = service_account_key(tok.url + "/token", PROJECT)
+    token_app.public_key, token_app.email = public, info["client_email"]
+    fake = FakeVertex(tokens=token_app, project=PROJECT)
+    up = serve(fake.app())
+    path = tmp_path / "sa.json"
+    path.write_text(json.dumps(info))
+    srv = aoa_server({"AOA_TYPE": "gemini", "GEMINI_VERTEX": "true", "GEMINI_VERTEX_LOCATION": "us-central1",
+                      "GOOGLE_APPLICATION_CREDENTIALS": str(path), "GEMINI_ENDPOINT": up.url})
+    return openai.OpenAI(base_url=srv.url + "/v1", api_key="client", max_retries=0), fake, token_app
+
+
 def _run(coro_fn, *, timeout: float = 30.0, clock=time.time):
     """Run coro_fn(source) with a TokenSource on its own session, in a fresh loop."""
 
@@ -172,18 +188,8 @@ def test_private_key_and_minted_tokens_are_scrubbed_by_every_redactor(account):
     assert token not in record.getMessage()
 
 
-def test_an_upstream_echoing_the_access_token_is_redacted_in_the_error_body(serve, aoa_server, tmp_path):
-    token_app = FakeTokenEndpoint(None, "")  # type: ignore[arg-type]
-    tok = serve(token_app.app())
-    info, public = service_account_key(tok.url + "/token", PROJECT)
-    token_app.public_key, token_app.email = public, info["client_email"]
-    fake = FakeVertex(tokens=token_app, project=PROJECT)
-    up = serve(fake.app())
-    path = tmp_path / "sa.json"
-    path.write_text(json.dumps(info))
-    srv = aoa_server({"AOA_TYPE": "gemini", "GEMINI_VERTEX": "true", "GEMINI_VERTEX_LOCATION": "us-central1",
-                      "GOOGLE_APPLICATION_CREDENTIALS": str(path), "GEMINI_ENDPOINT": up.url})
-    client = openai.OpenAI(base_url=srv.url + "/v1", api_key="client", max_retries=0)
+def test_an_upstream_echoing_the_access_token_is_redacted_in_the_error_body(vertex):
+    client, fake, token_app = vertex
     client.chat.completions.create(model="gemini-2.5-flash", messages=[{"role": "user", "content": "x"}])
     minted = token_app.issued[-1]
     fake.reply_error(401, f"Request had invalid credentials: {minted}", "UNAUTHENTICATED")
@@ -193,20 +199,10 @@ def test_an_upstream_echoing_the_access_token_is_redacted_in_the_error_body(serv
     assert minted not in text and "[redacted]" in text
 
 
-def test_a_refused_token_is_replaced_on_the_next_request(serve, aoa_server, tmp_path):
+def test_a_refused_token_is_replaced_on_the_next_request(vertex):
     # Revoked, or minted by a clock far from Google's: Vertex answers 401 UNAUTHENTICATED, and
     # waiting for the token's own expiry would fail every request for up to an hour.
-    token_app = FakeTokenEndpoint(None, "")  # type: ignore[arg-type]
-    tok = serve(token_app.app())
-    info, public = service_account_key(tok.url + "/token", PROJECT)
-    token_app.public_key, token_app.email = public, info["client_email"]
-    fake = FakeVertex(tokens=token_app, project=PROJECT)
-    up = serve(fake.app())
-    path = tmp_path / "sa.json"
-    path.write_text(json.dumps(info))
-    srv = aoa_server({"AOA_TYPE": "gemini", "GEMINI_VERTEX": "true", "GEMINI_VERTEX_LOCATION": "us-central1",
-                      "GOOGLE_APPLICATION_CREDENTIALS": str(path), "GEMINI_ENDPOINT": up.url})
-    client = openai.OpenAI(base_url=srv.url + "/v1", api_key="client", max_retries=0)
+    client, fake, token_app = vertex
     fake.reply_error(401, "Request had invalid authentication credentials.", "UNAUTHENTICATED")
     with pytest.raises(openai.AuthenticationError):
         client.chat.completions.create(model="gemini-2.5-flash", messages=[{"role": "user", "content": "x"}])
