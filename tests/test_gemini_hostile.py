@@ -198,3 +198,15 @@ def test_bodies_just_under_the_depth_limit_are_a_400_never_a_recursion_error(whe
             gemini.chat(S, call)
         except Error as err:
             assert err.status == 400
+
+
+@pytest.mark.parametrize("vertex", [False, True])
+def test_embedding_inputs_are_capped_as_openai_caps_them(vertex):
+    # One request must not fan out into thousands of upstream calls (Vertex takes one text per
+    # call for gemini-embedding): OpenAI's own limit, 2048 inputs, is kept.
+    s = gemini.load_settings({"GEMINI_VERTEX": "true", "GEMINI_API_KEY": "k"} if vertex else {})
+    ok = gemini.embeddings(s, _call({"model": "text-embedding-005", "input": ["t"] * gemini.EMBED_MAX_INPUTS}))
+    assert len(ok) == -(-gemini.EMBED_MAX_INPUTS // (50 if vertex else 100))
+    with pytest.raises(Error) as exc:
+        gemini.embeddings(s, _call({"model": "text-embedding-005", "input": ["t"] * (gemini.EMBED_MAX_INPUTS + 1)}))
+    assert exc.value.status == 400 and exc.value.param == "input"

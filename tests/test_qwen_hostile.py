@@ -157,3 +157,14 @@ def test_a_replayed_refusal_part_goes_as_the_assistant_words(model, expected):
                {"role": "user", "content": "y"}]
     sent = _sent({"model": model, "messages": history})
     assert sent["input"]["messages"][1] == {"role": "assistant", "content": expected}
+
+
+def test_embedding_inputs_are_capped_as_openai_caps_them():
+    def call(n: int) -> core.Call:
+        raw = msgspec.json.encode({"model": "text-embedding-v4", "input": ["t"] * n})
+        return core.Call(id="e", created=1, model="text-embedding-v4", client_model="", key="k", body=raw)
+
+    assert len(qwen.embeddings(NATIVE, call(qwen.EMBED_MAX_INPUTS))) == -(-qwen.EMBED_MAX_INPUTS // 10)
+    with pytest.raises(core.Error) as exc:
+        qwen.embeddings(NATIVE, call(qwen.EMBED_MAX_INPUTS + 1))
+    assert exc.value.status == 400 and exc.value.param == "input"
