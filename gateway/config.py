@@ -18,6 +18,7 @@ from providers import core
 from . import google_auth, responses_store
 from .edge import default_max_connections
 from .redact import Redactor
+from .retry import Policy, load_policy
 
 DEFAULTS = {
     "AOA_TYPE": "azure",
@@ -56,6 +57,11 @@ class Config(msgspec.Struct, kw_only=True):
     uvloop: bool = False
     header_timeout: float = DEFAULTS["AOA_HEADER_TIMEOUT"]
     max_connections: int = 4096
+    # Resilience and observability (gateway/retry.py, gateway/keys.py, gateway/metrics.py).
+    retry: Policy = Policy()
+    metrics: bool = True
+    stream_usage: bool = True
+    otel_endpoint: str = ""
     settings: Any  # the provider's Settings
     fallback: bool = False  # True when no upstream was configured and the mock answers
     # A Google service account (Vertex AI on a project): the IO layer mints its tokens.
@@ -104,15 +110,28 @@ def load_config(env: Mapping[str, str]) -> Config:
         uvloop=core.parse_bool(env, "AOA_UVLOOP", False),
         header_timeout=core.parse_float(env, "AOA_HEADER_TIMEOUT", DEFAULTS["AOA_HEADER_TIMEOUT"], low=0.001),
         max_connections=core.parse_int(env, "AOA_MAX_CONNECTIONS", default_max_connections(), low=1),
+        retry=load_policy(env),
+        metrics=core.parse_bool(env, "AOA_METRICS", True),
+        stream_usage=core.parse_bool(env, "AOA_STREAM_USAGE", True),
+        otel_endpoint=_otel(env),
         settings=settings,
         fallback=fallback,
         credential=google_auth.load(env, settings),
     )
 
 
+def _otel(env: Mapping[str, str]) -> str:
+    endpoint = core.parse_url(env, "AOA_OTEL_ENDPOINT", "")
+    if endpoint:
+        from .otel import check_available
+
+        check_available()
+    return endpoint
+
+
 def config_secrets(config: Config) -> list[str]:
     common = config.settings.common
-    found = [*config.api_keys, common.api_key]
+    found = [*config.api_keys, common.api_key, *common.api_keys]
     for url in (common.http_proxy, common.socks_proxy):
         if url:
             parts = urlsplit(url)
@@ -126,11 +145,14 @@ def describe(config: Config) -> dict[str, Any]:
     settings = msgspec.to_builtins(config.settings)
     common = settings.get("common", {})
     common["api_key"] = "(set)" if common.get("api_key") else "(client's bearer token)"
+    common["api_keys"] = f"({len(common.get('api_keys') or ())} set)"
     for name in ("http_proxy", "socks_proxy"):
         if common.get(name):
             common[name] = redact(common[name])
     out = msgspec.to_builtins(msgspec.structs.replace(config, credential=None))
     out["credential"] = f"service account {config.credential.email}" if config.credential else None
     out["api_keys"] = f"({len(config.api_keys)} set)" if config.api_keys else "(none: open access)"
+    if config.otel_endpoint:
+        out["otel_endpoint"] = redact(config.otel_endpoint)
     out["settings"] = settings
     return out
