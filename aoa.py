@@ -523,6 +523,10 @@ class ResponsesDownstream(Downstream):
 class RelayDownstream(Downstream):
     """Relay mode: the upstream's Responses events, already framed with their names."""
 
+    def __init__(self, request: web.Request, events: responses.RelayEvents) -> None:
+        super().__init__(request)
+        self.events = events
+
     def frame(self, payloads: list[bytes]) -> bytes:
         return b"".join(payloads)
 
@@ -531,7 +535,8 @@ class RelayDownstream(Downstream):
 
     def error_frame(self, err: core.Error, key: str) -> bytes:
         st = self.request.app[STATE]
-        event = {"type": "error", "code": err.code, "message": st.redact(err.message, key), "param": err.param}
+        event = {"type": "error", "code": err.code or err.type, "message": st.redact(err.message, key), "param": err.param,
+                 "sequence_number": self.events.relayed}
         return responses.frame("error", oai.encode(event))
 
 
@@ -553,7 +558,8 @@ async def _relay_responses(request: web.Request, call: core.Call, suffix: str, m
                 err.message += f" (this upstream may have no Responses API: set {st.common.prefix}_RESPONSES=translate)"
             raise
         if call.stream:
-            return await _stream_to_client(request, call, resp, responses.RelayEvents(), None, RelayDownstream(request))
+            events = responses.RelayEvents()
+            return await _stream_to_client(request, call, resp, events, None, RelayDownstream(request, events))
         body = passthrough.check_json(await _read(request, resp))
         return web.Response(body=body, content_type="application/json")
     except BaseException:

@@ -166,6 +166,8 @@ def decode_request(body: bytes) -> ResponsesRequest:
         raise oai.validation_error(exc) from None
     except RecursionError:
         raise Error(400, "Request body is nested too deeply.", code="invalid_json") from None
+    except UnicodeDecodeError:  # msgspec checks UTF-8 only where it decodes a string
+        raise Error(400, "Request body is not valid UTF-8.", code="invalid_json") from None
     for name in UNSUPPORTED:
         value = getattr(req, name)
         if value is not None and value != NEUTRAL.get(name):

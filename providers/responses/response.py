@@ -385,9 +385,11 @@ def _listed(doc: dict[str, Any], iid: str) -> dict[str, Any]:
         assistant = doc.get("role") == "assistant"
         content = doc.get("content")
         if isinstance(content, str):
-            doc["content"] = [{"type": "output_text" if assistant else "input_text", "text": content}]
-        if assistant:
-            for part in doc["content"] if isinstance(doc["content"], list) else ():
+            content = doc["content"] = [{"type": "output_text" if assistant else "input_text", "text": content}]
+        elif content is None:  # translated as an empty turn; listed items always have content
+            doc["content"] = []
+        if assistant and isinstance(content, list):
+            for part in content:
                 if isinstance(part, dict) and part.get("type") == "output_text":
                     part.setdefault("annotations", [])
     return doc

@@ -237,19 +237,51 @@ class ResponseStream:
         return out
 
 
+class _EventIn(Struct):
+    type: str = ""
+    code: str | None = None
+    message: str | None = None
+    param: str | None = None
+
+
+_event_decoder = msgspec.json.Decoder(_EventIn)
+# Events after which a Responses stream is over; one that stops before any was cut off.
+TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
+_SHOWN = 200  # bytes of a malformed upstream event quoted in the error
+
+
 class RelayEvents:
-    """Relay mode: the upstream's own Responses events, each re-framed with its `event:` name."""
+    """Relay mode: the upstream's own Responses events, each re-framed with its `event:` name.
+
+    Each event's framing is checked (a JSON object), so an HTML page or a line cut off with its
+    connection becomes an error rather than garbage the SDK chokes on; the stream must end with
+    a terminal event (`response.completed`, `.incomplete`, `.failed` or `error`). An `error`
+    event before anything was relayed becomes the HTTP error it stands for."""
 
     def __init__(self, settings: Any = None, call: Any = None) -> None:
-        self.relayed = False
+        self.relayed = 0  # events relayed: the next sequence number when the upstream numbers from 0
+        self.ended = False
 
     def feed(self, event: str, data: bytes) -> list[bytes]:
         if not data or data == b"[DONE]":
             return []
-        self.relayed = True
+        kind = event
+        if data[:1] != b"{" or data[-1:] != b"}" or not kind or kind == "error":
+            try:
+                parsed = _event_decoder.decode(data)
+            except msgspec.DecodeError:
+                shown = data[:_SHOWN].decode("utf-8", "replace")
+                raise Error(502, f"The upstream sent a stream event that is not a JSON object: {shown!r}", code="upstream_invalid_sse") from None
+            kind = kind or parsed.type
+            if kind == "error" and not self.relayed:
+                raise Error(502, f"The upstream failed: {parsed.message or 'no message'}", code=parsed.code or "upstream_error", param=parsed.param)
+        self.ended = self.ended or kind in TERMINAL
+        self.relayed += 1
         return [frame(event, data) if event else b"data: " + data + b"\n\n"]
 
     def close(self) -> list[bytes]:
         if not self.relayed:
             raise Error(502, "The upstream closed the stream without sending anything.", code="upstream_empty_stream")
+        if not self.ended:
+            raise Error(502, "The upstream stream ended before response.completed: the answer is cut off.", code="upstream_truncated")
         return []
