@@ -155,3 +155,109 @@ def test_relay_upstream_error_event_mid_stream_is_relayed(relay):
     upstream = CREATED + DELTA + ERROR % 2
     r = relay(upstream)
     assert r.status_code == 200 and r.content == upstream
+
+
+# --- stream fidelity -----------------------------------------------------------------------------
+
+
+def _chunk(delta=None, finish=None, usage=None) -> bytes:
+    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
+    body = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "up-model", "choices": choices}
+    if usage is not None:
+        body["usage"] = usage
+    return json.dumps(body).encode()
+
+
+def _call(index, id=None, name=None, args=None):
+    fn = {k: v for k, v in (("name", name), ("arguments", args)) if v is not None}
+    return {"tool_calls": [{"index": index, **({"id": id, "type": "function"} if id else {}), "function": fn}]}
+
+
+USAGE = {"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29,
+         "prompt_tokens_details": {"cached_tokens": 16}, "completion_tokens_details": {"reasoning_tokens": 4}}
+
+
+def _drive(chunks: list[bytes]) -> list[tuple[str, dict]]:
+    from providers import responses
+
+    skel = responses.skeleton(responses.decode_request(b'{"input":"x"}'), {}, "resp_abc", 1, "m")
+    st = responses.ResponseStream(skel, encrypted=True)
+    frames = [f for c in chunks for f in st.feed(c)] + st.close(2)
+    return _sse(b"".join(frames).decode())
+
+
+def test_stream_with_reasoning_text_and_parallel_calls_satisfies_the_sdk_accumulator():
+    from openai.lib.streaming.responses._responses import ResponseStreamState
+    from openai.types.responses import Response
+
+    events = _drive([
+        _chunk({"role": "assistant", "reasoning_content": "think"}), _chunk({"reasoning_content": "ing"}),
+        _chunk({"content": "Let me "}), _chunk({"content": "check."}),
+        _chunk(_call(0, "call_a", "weather", '{"city":')), _chunk(_call(1, "call_b", "time", "")),
+        _chunk(_call(2, "call_c", "news", "{}")), _chunk(_call(0, args='"Paris"}')), _chunk(_call(1, args='{"tz":"CET"}')),
+        _chunk({}, "tool_calls"), _chunk(usage=USAGE),
+    ])
+    assert [e["sequence_number"] for _, e in events] == list(range(len(events)))
+    state = ResponseStreamState(input_tools=[], text_format=openai.omit)
+    opened: dict[int, str] = {}
+    closed: set[int] = set()
+    for name, data in events:
+        event = EVENTS.validate_python(data)
+        assert event.type == name
+        state.handle_event(event)
+        if "output_index" in data:
+            i = data["output_index"]
+            if name == "response.output_item.added":
+                assert i not in opened and i == len(opened)
+                opened[i] = data["item"]["id"]
+            else:
+                assert i in opened and i not in closed, name
+                if "item_id" in data:
+                    assert data["item_id"] == opened[i]
+                if name == "response.output_item.done":
+                    assert data["item"]["id"] == opened[i]
+                    closed.add(i)
+    assert closed == set(opened)
+    final = Response.model_validate(events[-1][1]["response"])
+    assert events[-1][0] == "response.completed" and final.status == "completed" and final.model == "up-model"
+    assert [o.type for o in final.output] == ["reasoning", "message", "function_call", "function_call", "function_call"]
+    assert [o.id for o in final.output] == [opened[i] for i in range(5)]
+    assert final.output[0].summary[0].text == "thinking" and final.output_text == "Let me check."
+    assert [(o.call_id, o.arguments) for o in final.output[2:]] == [("call_a", '{"city":"Paris"}'), ("call_b", '{"tz":"CET"}'), ("call_c", "{}")]
+    u = final.usage
+    assert (u.input_tokens, u.input_tokens_details.cached_tokens, u.output_tokens, u.output_tokens_details.reasoning_tokens, u.total_tokens) == (20, 16, 9, 4, 29)
+    assert state._completed_response is not None and state._completed_response.output_text == "Let me check."
+
+
+@pytest.mark.parametrize(("finish", "reason"), [("length", "max_output_tokens"), ("content_filter", "content_filter")])
+def test_cut_off_stream_and_answer_are_incomplete_with_the_reason(finish, reason):
+    from openai.types.responses import Response
+
+    from providers import responses
+
+    events = _drive([_chunk({"content": "partial"}), _chunk({}, finish)])
+    assert events[-1][0] == "response.incomplete"
+    r = Response.model_validate(events[-1][1]["response"])
+    assert r.status == "incomplete" and r.incomplete_details.reason == reason and r.output[0].status == "incomplete"
+    body = json.dumps({"model": "m", "choices": [{"index": 0, "message": {"role": "assistant", "content": "partial"}, "finish_reason": finish}]}).encode()
+    skel = responses.skeleton(responses.decode_request(b'{"input":"x"}'), {}, "resp_abc", 1, "m")
+    r = Response.model_validate(json.loads(responses.encode(responses.from_chat(skel, body, encrypted=False, completed_at=2))))
+    assert r.status == "incomplete" and r.incomplete_details.reason == reason and r.completed_at is None
+
+
+@pytest.mark.parametrize(("status", "code", "expected"), [
+    (502, "upstream_error", "server_error"), (429, "rate_limit", "rate_limit_exceeded"),
+    (400, "invalid_value", "server_error"), (400, "invalid_prompt", "invalid_prompt"), (400, None, "server_error"),
+])
+def test_failed_response_error_code_is_one_the_sdk_knows(status, code, expected):
+    from openai.types.responses import Response
+
+    from providers import core, responses
+
+    skel = responses.skeleton(responses.decode_request(b'{"input":"x"}'), {}, "resp_abc", 1, "m")
+    st = responses.ResponseStream(skel, encrypted=False)
+    frames = st.feed(_chunk({"content": "par"})) + st.fail(core.Error(status, "went wrong", code=code))
+    (_, error), (_, failed) = _sse(b"".join(frames[-2:]).decode())
+    assert EVENTS.validate_python(error).message == "went wrong" and error["code"] is not None
+    r = Response.model_validate(failed["response"])
+    assert r.status == "failed" and r.error.code == expected and r.error.message == "went wrong"

@@ -232,9 +232,19 @@ class ResponseStream:
         out.append(self._event("error", code=err.code or err.type, message=err.message, param=err.param))
         r = self.response
         r.status = "failed"
-        r.error = ResponseError(code="server_error" if err.status >= 500 else (err.code or "invalid_request"), message=err.message)
+        r.error = ResponseError(code=_failed_code(err), message=err.message)
         out.append(self._event("response.failed", response=r))
         return out
+
+
+# `response.error.code` is a closed set in the SDK's types; the `error` event keeps the original.
+FAILED_CODES = frozenset({"server_error", "rate_limit_exceeded", "invalid_prompt"})
+
+
+def _failed_code(err: Error) -> str:
+    if err.code in FAILED_CODES:
+        return err.code  # type: ignore[return-value]
+    return "rate_limit_exceeded" if err.status == 429 else "server_error"
 
 
 class _EventIn(Struct):
