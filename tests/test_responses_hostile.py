@@ -261,3 +261,21 @@ def test_failed_response_error_code_is_one_the_sdk_knows(status, code, expected)
     assert EVENTS.validate_python(error).message == "went wrong" and error["code"] is not None
     r = Response.model_validate(failed["response"])
     assert r.status == "failed" and r.error.code == expected and r.error.message == "went wrong"
+
+
+def test_translation_time_is_linear_in_the_number_of_items():
+    """Thousands of consecutive function calls (one assistant turn) must not cost quadratic time."""
+    import time
+
+    from providers import responses
+
+    def cost(n: int) -> float:
+        items = [{"type": "function_call", "call_id": f"c{i}", "name": "f", "arguments": "{}"} for i in range(n)]
+        req = responses.decode_request(json.dumps({"model": "m", "input": [*items, {"role": "user", "content": "x"}]}).encode())
+        t0 = time.perf_counter()
+        [turn, _] = responses.to_messages(responses.input_items(req))
+        assert len(turn.tool_calls) == n
+        return time.perf_counter() - t0
+
+    small, big = cost(8_000), cost(40_000)
+    assert big < max(0.5, 10 * small), (small, big)

@@ -279,7 +279,9 @@ def to_messages(items: list[ItemIn]) -> list[oai.Message]:
                 raise Error(400, "A function_call item needs `call_id` and `name`.", param=param, code="missing_required_parameter")
             msg = assistant()
             call = oai.ToolCall(id=item.call_id, function=oai.FunctionCall(name=item.name, arguments=item.arguments or ""))
-            msg.tool_calls = [*(msg.tool_calls or ()), call]
+            if msg.tool_calls is None:
+                msg.tool_calls = []
+            msg.tool_calls.append(call)  # in place: a copy per call would be quadratic in the calls
         elif kind == "function_call_output":
             if not item.call_id:
                 raise Error(400, "A function_call_output item needs `call_id`.", param=f"{param}.call_id", code="missing_required_parameter")

@@ -292,7 +292,9 @@ def output_messages(r: Response) -> list[oai.Message]:
             texts += [p.text if isinstance(p, OutputText) else p.refusal for p in item.content]
         else:
             call = oai.ToolCall(id=item.call_id, function=oai.FunctionCall(name=item.name, arguments=item.arguments))
-            msg.tool_calls = [*(msg.tool_calls or ()), call]
+            if msg.tool_calls is None:
+                msg.tool_calls = []
+            msg.tool_calls.append(call)  # in place: a copy per call would be quadratic in the calls
     if texts:
         msg.content = "".join(texts)
     return [msg] if texts or msg.tool_calls or msg.reasoning_content else []
