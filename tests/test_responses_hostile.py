@@ -279,3 +279,25 @@ def test_translation_time_is_linear_in_the_number_of_items():
 
     small, big = cost(8_000), cost(40_000)
     assert big < max(0.5, 10 * small), (small, big)
+
+
+def test_stream_time_is_linear_in_the_number_of_items():
+    """An upstream that alternates reasoning and text opens an item per switch; closing one must
+    not search the whole output."""
+    import time
+
+    from providers import responses
+
+    def cost(n: int) -> float:
+        chunks = [_chunk({"reasoning_content": "r"} if i % 2 else {"content": "t"}) for i in range(n)]
+        skel = responses.skeleton(responses.decode_request(b'{"input":"x"}'), {}, "resp_abc", 1, "m")
+        st = responses.ResponseStream(skel, encrypted=False)
+        t0 = time.perf_counter()
+        for c in chunks:
+            st.feed(c)
+        st.close(2)
+        assert len(st.response.output) == n
+        return time.perf_counter() - t0
+
+    small, big = cost(3_000), cost(15_000)
+    assert big < max(0.5, 10 * small), (small, big)

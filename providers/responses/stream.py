@@ -70,6 +70,7 @@ class ResponseStream:
         self.seq = 0
         self.started = False
         self.open: MessageItem | ReasoningItem | None = None
+        self.open_index = 0
         self.text: list[str] = []
         self.calls: dict[int, tuple[FunctionCallItem, list[str], int, bytes]] = {}
         self.head = b""  # the open item's delta-event head
@@ -143,7 +144,7 @@ class ResponseStream:
         out += self._close()
         index = self._index()
         item = ReasoningItem(id=f"rs_{self.base}_{index}", summary=[])
-        self.open, self.text = item, []
+        self.open, self.open_index, self.text = item, index, []
         self.response.output.append(item)
         out.append(self._event("response.output_item.added", output_index=index, item=item))
         out.append(self._event("response.reasoning_summary_part.added", item_id=item.id, output_index=index,
@@ -155,7 +156,7 @@ class ResponseStream:
         out += self._close()
         index = self._index()
         item = MessageItem(id=f"msg_{self.base}_{index}", status="in_progress", content=[])
-        self.open, self.text = item, []
+        self.open, self.open_index, self.text = item, index, []
         self.response.output.append(item)
         out.append(self._event("response.output_item.added", output_index=index, item=item))
         out.append(self._event("response.content_part.added", item_id=item.id, output_index=index,
@@ -187,7 +188,7 @@ class ResponseStream:
         self.open = None
         if item is None:
             return []
-        index = self.response.output.index(item)
+        index = self.open_index
         if isinstance(item, ReasoningItem):
             part = SummaryText(text=text)
             item.summary = [part]
