@@ -255,7 +255,25 @@ class _EventIn(Struct):
     param: str | None = None
 
 
+class _IdIn(Struct, frozen=True):
+    id: str | None = None
+
+
+class _CreatedIn(Struct):
+    response: _IdIn = _IdIn()
+
+
 _event_decoder = msgspec.json.Decoder(_EventIn)
+_created_decoder = msgspec.json.Decoder(_CreatedIn)
+_id_decoder = msgspec.json.Decoder(_IdIn)
+
+
+def relayed_id(body: bytes) -> str | None:
+    """The id of a response object the upstream answered (relay mode), if it has one."""
+    try:
+        return _id_decoder.decode(body).id
+    except msgspec.DecodeError:
+        return None
 # Events after which a Responses stream is over; one that stops before any was cut off.
 TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
 _SHOWN = 200  # bytes of a malformed upstream event quoted in the error
@@ -272,6 +290,7 @@ class RelayEvents:
     def __init__(self, settings: Any = None, call: Any = None) -> None:
         self.relayed = 0  # events relayed: the next sequence number when the upstream numbers from 0
         self.ended = False
+        self.id: str | None = None  # the upstream's response id, from `response.created`
 
     def feed(self, event: str, data: bytes) -> list[bytes]:
         if not data or data == b"[DONE]":
@@ -286,6 +305,11 @@ class RelayEvents:
             kind = kind or parsed.type
             if kind == "error" and not self.relayed:
                 raise Error(502, f"The upstream failed: {parsed.message or 'no message'}", code=parsed.code or "upstream_error", param=parsed.param)
+        if kind == "response.created" and self.id is None:
+            try:
+                self.id = _created_decoder.decode(data).response.id
+            except msgspec.DecodeError:
+                raise Error(502, "The upstream's response.created event has no response.", code="upstream_invalid_sse") from None
         self.ended = self.ended or kind in TERMINAL
         self.relayed += 1
         return [frame(event, data) if event else b"data: " + data + b"\n\n"]
