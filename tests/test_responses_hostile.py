@@ -360,3 +360,24 @@ def test_relay_with_aoas_key_keeps_each_credentials_responses_apart(serve, aoa_s
     with pytest.raises(openai.NotFoundError):
         a.responses.retrieve(rid)
     assert [m for m, _ in seen] == ["GET", "GET", "POST", "DELETE"]
+
+
+def test_streamed_refusal_is_a_refusal_part_as_in_the_answer():
+    from openai.lib.streaming.responses._responses import ResponseStreamState
+    from openai.types.responses import Response
+
+    from providers import responses
+
+    events = _drive([_chunk({"role": "assistant", "refusal": "I can't "}), _chunk({"refusal": "help."}), _chunk({}, "stop")])
+    state = ResponseStreamState(input_tools=[], text_format=openai.omit)
+    for name, data in events:
+        assert EVENTS.validate_python(data).type == name
+        state.handle_event(EVENTS.validate_python(data))
+    names = [n for n, _ in events]
+    assert "response.output_text.delta" not in names and names.count("response.refusal.delta") == 2
+    assert names[-4:] == ["response.refusal.done", "response.content_part.done", "response.output_item.done", "response.completed"]
+    streamed = Response.model_validate(events[-1][1]["response"])
+    body = json.dumps({"model": "up-model", "choices": [{"index": 0, "message": {"role": "assistant", "content": None, "refusal": "I can't help."}, "finish_reason": "stop"}]}).encode()
+    skel = responses.skeleton(responses.decode_request(b'{"input":"x"}'), {}, "resp_abc", 1, "m")
+    whole = Response.model_validate(json.loads(responses.encode(responses.from_chat(skel, body, encrypted=False, completed_at=2))))
+    assert [p.model_dump() for p in streamed.output[0].content] == [p.model_dump() for p in whole.output[0].content] == [{"type": "refusal", "refusal": "I can't help."}]

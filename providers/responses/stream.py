@@ -12,7 +12,7 @@ from .. import oai
 from ..core import Error
 from .request import _encode
 from .response import (
-    FINISH, FunctionCallItem, MessageItem, OutputText, ReasoningItem, Response, ResponseError, SummaryText,
+    FINISH, FunctionCallItem, MessageItem, OutputText, ReasoningItem, Refusal, Response, ResponseError, SummaryText,
     _call_item, _finish, _usage, carrier,
 )
 
@@ -72,6 +72,11 @@ class ResponseStream:
         self.open: MessageItem | ReasoningItem | None = None
         self.open_index = 0
         self.text: list[str] = []
+        # The open message's parts: their content_index (None: not opened), in order of arrival.
+        self.text_index: int | None = None
+        self.refusal_index: int | None = None
+        self.refusal: list[str] = []
+        self.refusal_head = b""
         self.calls: dict[int, tuple[FunctionCallItem, list[str], int, bytes]] = {}
         self.head = b""  # the open item's delta-event head
         self.finish: str | None = None
@@ -123,14 +128,16 @@ class ResponseStream:
                     self._open_reasoning(out)
                 self.text.append(d.reasoning_content)
                 out.append(self._delta(self.head, d.reasoning_content))
-            text = d.content or d.refusal
-            if text:
-                if not isinstance(self.open, MessageItem):
-                    self._open_message(out)
-                if d.content and d.refusal:  # never seen in one delta, but keep both
-                    text += d.refusal
-                self.text.append(text)
-                out.append(self._delta(self.head, text))
+            if d.content:
+                if self.text_index is None:  # also when no message is open
+                    self._open_part(out, refusal=False)
+                self.text.append(d.content)
+                out.append(self._delta(self.head, d.content))
+            if d.refusal:
+                if self.refusal_index is None:
+                    self._open_part(out, refusal=True)
+                self.refusal.append(d.refusal)
+                out.append(self._delta(self.refusal_head, d.refusal))
             for tc in d.tool_calls or ():
                 out += self._tool(tc)
             if c.finish_reason:
@@ -156,13 +163,27 @@ class ResponseStream:
         out += self._close()
         index = self._index()
         item = MessageItem(id=f"msg_{self.base}_{index}", status="in_progress", content=[])
-        self.open, self.open_index, self.text = item, index, []
+        self.open, self.open_index, self.text, self.refusal = item, index, [], []
         self.response.output.append(item)
         out.append(self._event("response.output_item.added", output_index=index, item=item))
-        out.append(self._event("response.content_part.added", item_id=item.id, output_index=index,
-                               content_index=0, part=OutputText(text="")))
-        self.head = self._delta_head("response.output_text.delta", item_id=item.id, output_index=index,
-                                     content_index=0, logprobs=[])
+
+    def _open_part(self, out: list[bytes], *, refusal: bool) -> None:
+        """Open the message's text or refusal part (a refusal is its own part, as in OpenAI's
+        streams and in the answer `from_chat` builds)."""
+        if not isinstance(self.open, MessageItem):
+            self._open_message(out)
+        item, index = self.open, self.open_index
+        assert isinstance(item, MessageItem)
+        ci = (self.text_index is not None) + (self.refusal_index is not None)
+        part: OutputText | Refusal
+        if refusal:
+            self.refusal_index, part = ci, Refusal(refusal="")
+            self.refusal_head = self._delta_head("response.refusal.delta", item_id=item.id, output_index=index, content_index=ci)
+        else:
+            self.text_index, part = ci, OutputText(text="")
+            self.head = self._delta_head("response.output_text.delta", item_id=item.id, output_index=index,
+                                         content_index=ci, logprobs=[])
+        out.append(self._event("response.content_part.added", item_id=item.id, output_index=index, content_index=ci, part=part))
 
     def _tool(self, tc: _ToolDeltaIn) -> list[bytes]:
         out: list[bytes] = []
@@ -185,7 +206,8 @@ class ResponseStream:
     def _close(self) -> list[bytes]:
         """Finish the open reasoning or message item."""
         item, text = self.open, "".join(self.text)
-        self.open = None
+        text_index, refusal_index = self.text_index, self.refusal_index
+        self.open = self.text_index = self.refusal_index = None
         if item is None:
             return []
         index = self.open_index
@@ -200,14 +222,23 @@ class ResponseStream:
                 self._event("response.output_item.done", output_index=index, item=item),
             ]
         status, _ = FINISH.get(self.finish or "stop", ("completed", None))
-        part = OutputText(text=text)
-        item.content = [part]
+        parts: list[tuple[int, OutputText | Refusal]] = []
+        if text_index is not None:
+            parts.append((text_index, OutputText(text=text)))
+        if refusal_index is not None:
+            parts.append((refusal_index, Refusal(refusal="".join(self.refusal))))
+        parts.sort(key=lambda p: p[0])
+        item.content = [p for _, p in parts]
         item.status = status
-        return [
-            self._event("response.output_text.done", item_id=item.id, output_index=index, content_index=0, text=text, logprobs=[]),
-            self._event("response.content_part.done", item_id=item.id, output_index=index, content_index=0, part=part),
-            self._event("response.output_item.done", output_index=index, item=item),
-        ]
+        out = []
+        for ci, part in parts:
+            if isinstance(part, OutputText):
+                out.append(self._event("response.output_text.done", item_id=item.id, output_index=index, content_index=ci, text=part.text, logprobs=[]))
+            else:
+                out.append(self._event("response.refusal.done", item_id=item.id, output_index=index, content_index=ci, refusal=part.refusal))
+            out.append(self._event("response.content_part.done", item_id=item.id, output_index=index, content_index=ci, part=part))
+        out.append(self._event("response.output_item.done", output_index=index, item=item))
+        return out
 
     def close(self, completed_at: int) -> list[bytes]:
         """At the end of the chat stream: finish every item, then the response."""
