@@ -381,3 +381,31 @@ def test_streamed_refusal_is_a_refusal_part_as_in_the_answer():
     skel = responses.skeleton(responses.decode_request(b'{"input":"x"}'), {}, "resp_abc", 1, "m")
     whole = Response.model_validate(json.loads(responses.encode(responses.from_chat(skel, body, encrypted=False, completed_at=2))))
     assert [p.model_dump() for p in streamed.output[0].content] == [p.model_dump() for p in whole.output[0].content] == [{"type": "refusal", "refusal": "I can't help."}]
+
+
+def test_nulls_from_openai_compatible_servers_read_as_absent():
+    """vLLM's and Ollama's chunks carry `null` for usage details and other fields OpenAI fills;
+    relayed by the chat path as they are, they must not fail the Responses stream or answer."""
+    from openai.types.responses import Response
+
+    from providers import responses
+
+    usage = {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7, "prompt_tokens_details": None, "completion_tokens_details": None}
+    chunks = [
+        json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": None, "choices": [
+            {"index": 0, "delta": {"role": "assistant", "content": "hi", "reasoning_content": None, "tool_calls": None}, "logprobs": None, "finish_reason": None}], "usage": None}).encode(),
+        json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "up-model", "choices": [
+            {"index": 0, "delta": {"tool_calls": [{"index": None, "id": "call_1", "type": "function", "function": None}]}, "finish_reason": None}]}).encode(),
+        json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "up-model", "choices": [
+            {"index": 0, "delta": None, "finish_reason": "stop"}]}).encode(),
+        json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "up-model", "choices": None, "usage": usage}).encode(),
+    ]
+    events = _drive(chunks)
+    assert events[-1][0] == "response.completed"
+    r = Response.model_validate(events[-1][1]["response"])
+    assert r.output_text == "hi" and r.usage.input_tokens == 5 and r.usage.input_tokens_details.cached_tokens == 0
+    body = json.dumps({"id": "c", "object": "chat.completion", "created": 1, "model": None, "usage": usage, "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "hi", "refusal": None, "tool_calls": None, "reasoning_content": None}, "finish_reason": "stop"}]}).encode()
+    skel = responses.skeleton(responses.decode_request(b'{"input":"x"}'), {}, "resp_abc", 1, "m")
+    r = Response.model_validate(json.loads(responses.encode(responses.from_chat(skel, body, encrypted=False, completed_at=2))))
+    assert r.output_text == "hi" and r.usage.total_tokens == 7 and r.model == "m"

@@ -8,12 +8,11 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
-from .. import oai
 from ..core import Error
 from .request import _encode
 from .response import (
     FINISH, FunctionCallItem, MessageItem, OutputText, ReasoningItem, Refusal, Response, ResponseError, SummaryText,
-    _call_item, _finish, _usage, carrier,
+    UsageIn, _call_item, _finish, _usage, carrier,
 )
 
 # --- streaming ------------------------------------------------------------------------------
@@ -26,9 +25,9 @@ class _FunctionDeltaIn(Struct, frozen=True):
 
 class _ToolDeltaIn(Struct, frozen=True):
     # Some OpenAI-compatible servers leave out `index` when there is one call.
-    index: int = 0
+    index: int | None = 0
     id: str | None = None
-    function: _FunctionDeltaIn = _FunctionDeltaIn()
+    function: _FunctionDeltaIn | None = None
 
 
 class _DeltaIn(Struct, frozen=True):
@@ -38,18 +37,21 @@ class _DeltaIn(Struct, frozen=True):
     tool_calls: list[_ToolDeltaIn] | None = None
 
 
+# OpenAI-compatible servers send `null` where OpenAI sends a value or nothing: read it as absent.
 class _ChoiceIn(Struct):
-    index: int = 0
-    delta: _DeltaIn = _DeltaIn()
+    index: int | None = 0
+    delta: _DeltaIn | None = None
     finish_reason: str | None = None
 
 
 class _ChunkIn(Struct):
-    choices: list[_ChoiceIn] = []
-    model: str = ""
-    usage: oai.Usage | None = None
+    choices: list[_ChoiceIn] | None = None
+    model: str | None = None
+    usage: UsageIn | None = None
 
 
+_NO_DELTA = _DeltaIn()
+_NO_FUNCTION = _FunctionDeltaIn()
 _chunk_decoder = msgspec.json.Decoder(_ChunkIn)
 
 
@@ -80,7 +82,7 @@ class ResponseStream:
         self.calls: dict[int, tuple[FunctionCallItem, list[str], int, bytes]] = {}
         self.head = b""  # the open item's delta-event head
         self.finish: str | None = None
-        self.usage: oai.Usage | None = None
+        self.usage: UsageIn | None = None
         self.model = ""
 
     def _event(self, kind: str, **fields: Any) -> bytes:
@@ -115,13 +117,13 @@ class ResponseStream:
         except msgspec.DecodeError:
             raise Error(502, "The upstream sent a chunk that is not a chat.completion.chunk.", code="upstream_invalid_json") from None
         if not self.model:
-            self.model = chunk.model
+            self.model = chunk.model or ""
         if chunk.usage is not None:
             self.usage = chunk.usage
-        for c in chunk.choices:
+        for c in chunk.choices or ():
             if c.index:
                 continue
-            d = c.delta
+            d = c.delta or _NO_DELTA
             # The common chunk (one piece of text for the open message) costs one append.
             if d.reasoning_content:
                 if not isinstance(self.open, ReasoningItem):
@@ -187,14 +189,14 @@ class ResponseStream:
 
     def _tool(self, tc: _ToolDeltaIn) -> list[bytes]:
         out: list[bytes] = []
-        fn = tc.function
-        slot = self.calls.get(tc.index)
+        fn = tc.function or _NO_FUNCTION
+        slot = self.calls.get(tc.index or 0)
         if slot is None:
             out += self._close()
             item = _call_item(f"fc_{self.base}_{self._index()}", tc.id or "", fn.name or "", "", "in_progress", self.ns)
             head = self._delta_head("response.function_call_arguments.delta", item_id=item.id, output_index=self._index())
             slot = (item, [], self._index(), head)
-            self.calls[tc.index] = slot
+            self.calls[tc.index or 0] = slot
             self.response.output.append(item)
             out.append(self._event("response.output_item.added", output_index=slot[2], item=item))
         args = fn.arguments
