@@ -293,7 +293,9 @@ def _fix_tool_calls(calls: Any, call: Call, seen: dict[int, str] | None = None) 
     for i, tc in enumerate(calls):
         if not isinstance(tc, dict):
             continue
-        tc.setdefault("index", i)
+        index = tc.get("index")
+        if isinstance(index, bool) or not isinstance(index, int):
+            tc["index"] = i  # missing, or not a number a client could match deltas by
         if seen is None or tc["index"] not in seen:
             tc.setdefault("type", "function")
             if not tc.get("id"):
@@ -305,7 +307,10 @@ def _fix_tool_calls(calls: Any, call: Call, seen: dict[int, str] | None = None) 
 
 
 def _finish(v: Vendor, reason: Any, tools: bool) -> Any:
+    if reason is not None and not isinstance(reason, str):
+        raise Error(502, f"{v.name} sent a finish_reason that is not a string: {_encode(reason)[:80].decode()}.", code="upstream_invalid_response")
     if isinstance(reason, str) and reason not in STANDARD_FINISH:
+        # A reason the table does not know still reaches the client as one of OpenAI's.
         mapped = v.finish.get(reason, "stop")
         if mapped is None:
             raise Error(502, f"{v.name} ended the answer with finish_reason {reason!r}.", code=f"upstream_{reason}")
@@ -315,11 +320,35 @@ def _finish(v: Vendor, reason: Any, tools: bool) -> Any:
     return reason
 
 
+class _Answer(msgspec.Struct):
+    choices: list[msgspec.Raw] | None = None
+
+
+_answer = msgspec.json.Decoder(_Answer)
+
+
+def _check_answer(v: Vendor, body: bytes) -> None:
+    """A 200 must be a chat.completion: an error envelope inside it is the vendor's error, and
+    anything else without `choices` is garbage, never an empty success."""
+    try:
+        answer = _answer.decode(body)
+    except msgspec.ValidationError:  # JSON, but not an object or `choices` not a list
+        answer = None
+    except msgspec.DecodeError:
+        raise Error(502, "The upstream answered with a body that is not JSON.", code="upstream_invalid_json") from None
+    if answer is None or answer.choices is None:
+        err = vendor_error(v, 200, body)
+        if err is not None:
+            raise err
+        shown = body[:200].decode("utf-8", "replace")
+        raise Error(502, f"{v.name} answered without `choices`: {shown}", code="upstream_invalid_response")
+
+
 def chat_result(v: Vendor, s: Any, call: Call, body: bytes) -> bytes:
-    body = passthrough.check_json(body)
     if v.inband is not None and (err := v.inband(body)) is not None:
         raise err
-    needs = b'"tool_calls"' in body or (bool(v.finish) and _odd_finish(v, body))
+    _check_answer(v, body)
+    needs = b'"tool_calls"' in body or _odd_finish(body)
     splitter = v.reasoning() if v.reasoning is not None else None
     if splitter is not None:
         needs = needs or splitter.needs(body)
@@ -343,8 +372,15 @@ def chat_result(v: Vendor, s: Any, call: Call, body: bytes) -> bytes:
     return _encode(doc)
 
 
-def _odd_finish(v: Vendor, payload: bytes) -> bool:
-    return any(f'"{r}"'.encode() in payload for r in v.finish)
+# `"finish_reason"` cannot occur inside a JSON string (its quotes would be escaped), so counting
+# the key against its standard values finds any vendor reason without decoding the chunk.
+_FINISH_KEY = b'"finish_reason"'
+_STANDARD_FINISH_VALUE = re.compile(rb'"finish_reason"\s*:\s*(?:null|"(?:stop|length|tool_calls|content_filter|function_call)")')
+
+
+def _odd_finish(payload: bytes) -> bool:
+    n = payload.count(_FINISH_KEY)
+    return n > 0 and n != len(_STANDARD_FINISH_VALUE.findall(payload))
 
 
 class ChatStream:
@@ -359,13 +395,14 @@ class ChatStream:
         self.tools: dict[int, dict[int, str]] = {}  # choice → tool index → id
         self.reasoning = v.reasoning() if v.reasoning is not None else None
         self.inband = v.inband
-        self.odd = tuple(f'"{r}"'.encode() for r in v.finish)
 
     def feed(self, event: str, data: bytes) -> list[bytes]:
         if event == "error" or data.startswith(b'{"error"'):
             # A vendor error frame mid-stream (Zhipu's 1301 when output turns unsafe, say): mapped
             # with the vendor's table rather than passthrough's generic reading.
             raise error(self.vendor, 502, data)
+        if b'"error"' in data and (err := vendor_error(self.vendor, 502, data)) is not None:
+            raise err  # the same, with other fields before `error`
         if self.inband is not None and data[:1] == b"{" and (err := self.inband(data)) is not None:
             raise err
         out = self.relay.feed(event, data)
@@ -376,7 +413,7 @@ class ChatStream:
         if not (
             b'"tool_calls"' in payload
             or (self.tools and b"finish_reason" in payload)
-            or any(p in payload for p in self.odd)
+            or _odd_finish(payload)
             or (self.reasoning is not None and self.reasoning.needs(payload))
         ):
             return payload

@@ -103,6 +103,9 @@ VENDOR = compat.Vendor(
     errors=ERRORS,
     # The HTTP status carries DeepSeek's meaning (402 balance, 422 parameters, 503 overloaded).
     statuses={402: (429, "insufficient_quota"), 422: (400, "invalid_parameter"), 429: (429, "rate_limit_exceeded"), 500: (500, "server_error"), 503: (503, "server_overloaded")},
+    # https://api-docs.deepseek.com/api/create-chat-completion (response `finish_reason`):
+    # `insufficient_system_resource` means the answer was cut off by DeepSeek, not finished.
+    finish={"insufficient_system_resource": None},
     models=True,
 )
 

@@ -114,6 +114,9 @@ def _inband(body: bytes) -> Error | None:
 
 
 OPEN, CLOSE = "<think>", "</think>"
+# At most this many characters wait for the next chunk (a maybe-tag, newlines before </think>):
+# an upstream streaming blank lines one by one must not make each chunk re-copy all before it.
+_HOLD = 16
 
 
 def _held(text: str, tag: str) -> int:
@@ -137,11 +140,16 @@ class ThinkSplitter:
     def __init__(self) -> None:
         self.state: dict[int, str] = {}  # choice → "start" | "open" | "think" | "after" | "answer"
         self.pending: dict[int, str] = {}
-        self.details: dict[int, str] = {}  # reasoning_details text so far, per choice
+        # reasoning_details text so far per choice, while it may be cumulative; None once not.
+        self.details: dict[int, str | None] = {}
         self.done = False  # every choice past its thinking: nothing left to decode
 
     def needs(self, payload: bytes) -> bool:
-        return (not self.done and b'"content"' in payload) or b"<think>" in payload or b'"reasoning_details"' in payload
+        return (
+            (not self.done and (b'"content"' in payload or (bool(self.pending) and b'"finish_reason"' in payload)))
+            or b"<think>" in payload
+            or b'"reasoning_details"' in payload
+        )
 
     def message(self, msg: dict[str, Any]) -> None:
         if "reasoning_details" in msg and "reasoning_content" not in msg:
@@ -160,9 +168,15 @@ class ThinkSplitter:
         # increments (github.com/MiniMax-AI/MiniMax-M2/issues/95): take the new part either way.
         text = _details_text(delta.get("reasoning_details"))
         seen = self.details.get(i, "")
-        new = text[len(seen):] if seen and text.startswith(seen) else text
-        self.details[i] = seen + new
-        return new
+        if seen is None:  # increments: nothing to compare against, nothing kept
+            return text
+        if seen and text.startswith(seen):
+            self.details[i] = text
+            return text[len(seen):]
+        # Not the text so far: increments. Keeping and re-joining them would grow
+        # quadratically with the stream.
+        self.details[i] = None if seen else text
+        return text
 
     def delta(self, i: int, delta: dict[str, Any], finishing: bool) -> None:
         # States per choice: start → open (just after <think>) → think → after (just after
@@ -178,7 +192,7 @@ class ThinkSplitter:
             stripped = text.lstrip()
             if stripped.startswith(OPEN):
                 state, text = "open", stripped[len(OPEN):]
-            elif OPEN.startswith(stripped) and not finishing:
+            elif OPEN.startswith(stripped) and not finishing and len(text) <= _HOLD:
                 if text:
                     self.pending[i] = text  # maybe the first characters of <think>
                 text = ""
@@ -194,7 +208,7 @@ class ThinkSplitter:
                 reasoning, state, text = thought.rstrip("\n"), "after", rest
             else:
                 keep = 0 if finishing else _held(thought, CLOSE)
-                while not finishing and keep < len(thought) and thought[len(thought) - keep - 1] == "\n":
+                while not finishing and keep < min(len(thought), _HOLD) and thought[len(thought) - keep - 1] == "\n":
                     keep += 1  # a newline just before </think> is not part of the thought
                 reasoning = thought[: len(thought) - keep]
                 if keep:

@@ -224,3 +224,92 @@ def test_deepseek_keeps_reasoning_only_in_tool_turns():
     # Nothing to drop: the body goes as it came.
     body = {"model": "m", "messages": messages[2:6]}
     assert deepseek.chat(deepseek.load_settings({}), _call(body)).body == msgspec.json.encode(body)
+
+
+def _stream(kind: str):
+    mod = providers.load(kind)
+    return mod.ChatStream(mod.load_settings({}), _call({"model": "m", "messages": []}))
+
+
+def _chunk(delta: dict, finish=None, index=0) -> bytes:
+    return msgspec.json.encode({"id": "1", "created": 1, "model": "m", "choices": [{"index": index, "delta": delta, "finish_reason": finish}]})
+
+
+@pytest.mark.parametrize("kind", VENDORS)
+def test_tool_call_index_that_is_not_a_number_is_replaced(kind):
+    # An unhashable index once crashed the stream (a 500); a string one became part of the id.
+    stream = _stream(kind)
+    for bad in ({}, [], "x", True):
+        out = stream.feed("message", _chunk({"tool_calls": [{"index": bad, "id": "c", "function": {"name": "f", "arguments": ""}}]}))
+        assert msgspec.json.decode(out[0])["choices"][0]["delta"]["tool_calls"][0]["index"] == 0
+
+
+@pytest.mark.parametrize("kind", VENDORS)
+def test_any_vendor_finish_reason_becomes_an_openai_one(kind):
+    stream = _stream(kind)
+    stream.feed("message", _chunk({"content": "a"}))
+    out = stream.feed("message", _chunk({}, "normal"))
+    assert msgspec.json.decode(out[0])["choices"][0]["finish_reason"] == "stop"
+    with pytest.raises(Error) as info:
+        _stream(kind).feed("message", _chunk({}, 5))
+    assert info.value.status == 502
+
+
+def test_deepseek_resource_cut_is_an_error_not_a_finish():
+    with pytest.raises(Error) as info:
+        _stream("deepseek").feed("message", _chunk({}, "insufficient_system_resource"))
+    assert info.value.status == 502 and info.value.code == "upstream_insufficient_system_resource"
+
+
+def test_odd_finish_probe():
+    assert not compat._odd_finish(b'{"choices":[{"finish_reason":null}]}')
+    assert not compat._odd_finish(b'{"choices":[{"finish_reason": "stop"},{"finish_reason" : null}]}')
+    assert compat._odd_finish(b'{"choices":[{"finish_reason":"stop"},{"finish_reason":"sensitive"}]}')
+    assert compat._odd_finish(b'{"choices":[{"finish_reason":7}]}')
+    assert not compat._odd_finish(b'{"choices":[{"delta":{"content":"\\"finish_reason\\":\\"x\\""}}]}')
+
+
+@pytest.mark.parametrize("kind", VENDORS)
+def test_error_object_after_other_fields_ends_the_stream(kind):
+    with pytest.raises(Error) as info:
+        _stream(kind).feed("message", b'{"id":"1","error":{"code":"1301","message":"unsafe output"}}')
+    assert "unsafe output" in info.value.message
+
+
+def test_think_splitter_held_text_reaches_a_finish_chunk_without_content():
+    stream = _stream("minimax")
+    out = stream.feed("message", _chunk({"role": "assistant", "content": "<"}))
+    assert "content" not in msgspec.json.decode(out[0])["choices"][0]["delta"]  # maybe `<think>`
+    out = stream.feed("message", _chunk({}, "stop"))
+    assert msgspec.json.decode(out[0])["choices"][0]["delta"]["content"] == "<"
+
+
+def test_think_splitter_holds_a_bounded_tail():
+    # Blank lines streamed one by one (before a tag, or inside the thought) must not pile up
+    # in the held text: each chunk would copy all of it again.
+    s = minimax.ThinkSplitter()
+    for _ in range(1000):
+        s.delta(0, {"content": " "}, False)
+    assert len(s.pending.get(0, "")) <= minimax._HOLD
+    s = minimax.ThinkSplitter()
+    s.delta(0, {"content": "<think>x"}, False)
+    thought = ""
+    for _ in range(1000):
+        d = {"content": "\n"}
+        s.delta(0, d, False)
+        thought += d.get("reasoning_content", "")
+        assert len(s.pending.get(0, "")) <= minimax._HOLD
+    d = {"content": "</think>\n\nok"}
+    s.delta(0, d, True)
+    assert d["content"] == "ok" and len(thought) >= 1000 - minimax._HOLD
+
+
+def test_think_splitter_keeps_no_copy_of_incremental_details():
+    s = minimax.ThinkSplitter()
+    got = ""
+    for i in range(1000):
+        d = {"reasoning_details": [{"type": "reasoning.text", "text": f"w{i} "}]}
+        s.delta(0, d, False)
+        got += d["reasoning_content"]
+    assert got == "".join(f"w{i} " for i in range(1000))
+    assert not s.details.get(0)

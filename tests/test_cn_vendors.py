@@ -408,3 +408,41 @@ async def test_async_client(vendor, kind):
             thought += getattr(choice.delta, "reasoning_content", None) or ""
     assert (text, thought) == ("echo: a b", REASONING)
     await ac.close()
+
+
+@pytest.mark.parametrize("kind", VENDORS)
+@pytest.mark.parametrize(("body", "status", "words"), [
+    (b"[]", 502, "without `choices`"),
+    (b"{}", 502, "without `choices`"),
+    (b'{"choices":null}', 502, "without `choices`"),
+    (b'{"id":"x","error":{"code":"1234","message":"quota gone for now"}}', 502, "quota gone"),
+    (b'{"object":"chat.completion","choices":[', 502, "not JSON"),
+])
+def test_200_that_is_not_an_answer_is_an_error(vendor, kind, body, status, words):
+    fake, c, _ = vendor(kind)
+    fake.reply_raw(body)
+    with pytest.raises(openai.APIStatusError) as info:
+        c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}])
+    assert info.value.status_code == status
+    assert words in info.value.body["message"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_unknown_finish_reason_reaches_the_client_as_openai_one(vendor, stream):
+    fake, c, _ = vendor("qianfan")
+    if stream:
+        chunk = {"id": "1", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"content": "a"}, "finish_reason": None}]}
+        fake.reply_sse([chunk, {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "normal"}]}, "data: [DONE]\n\n"])
+        chunks = list(c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}], stream=True))
+        assert [ch.choices[0].finish_reason for ch in chunks if ch.choices[0].finish_reason] == ["stop"]
+    else:
+        fake.reply_json({"id": "1", "created": 1, "model": "m", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "a"}, "finish_reason": "normal"}]})
+        assert c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}]).choices[0].finish_reason == "stop"
+
+
+def test_deepseek_answer_cut_for_lack_of_resources_is_an_error(vendor):
+    fake, c, _ = vendor("deepseek")
+    fake.reply_json({"id": "1", "created": 1, "model": "m", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "hal"}, "finish_reason": "insufficient_system_resource"}]})
+    with pytest.raises(openai.APIStatusError) as info:
+        c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}])
+    assert info.value.status_code == 502
