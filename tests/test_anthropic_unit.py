@@ -541,3 +541,39 @@ def test_many_small_inflating_ids_share_one_budget():
     with pytest.raises(Error) as exc:
         _sent({"messages": msgs})
     assert exc.value.param.startswith("messages[1].tool_calls[")
+
+
+@pytest.mark.parametrize("model", ["claude-opus-" + "9" * 5000, "claude-" + "9" * 5000 + "-opus", "claude-opus-4-" + "5" * 5000])
+def test_model_names_with_huge_numbers_are_unknown_families_not_a_crash(model):
+    assert tables.version(model) in (None, (4, 0))  # the last one reads as claude-opus-4
+    assert _sent({"model": model, "messages": USER}, model=model)["max_tokens"]
+
+
+def _sse(*events: dict) -> bytes:
+    return b"".join(b"event: " + e["type"].encode() + b"\ndata: " + json.dumps(e).encode() + b"\n\n" for e in events)
+
+
+@pytest.mark.parametrize("answer", [False, True])
+def test_tool_without_parameters_streams_empty_object_arguments(answer):
+    # Claude streams no JSON (or only "") for an empty input; non-stream says `"input": {}`.
+    name = tables.ANSWER_TOOL if answer else "now"
+    body = {"model": "claude-3-5-sonnet-20241022", "messages": USER, "tools": [{"type": "function", "function": {"name": "now"}}]}
+    if answer:
+        body = {"model": "claude-3-5-sonnet-20241022", "messages": USER, "response_format": {"type": "json_object"}}
+    message = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": [{"type": "tool_use", "id": "toolu_1", "name": name, "input": {}}], "stop_reason": "tool_use", "usage": {"input_tokens": 1, "output_tokens": 1}}
+    whole = json.loads(anthropic.chat_result(S, _call(body), json.dumps(message).encode()))["choices"][0]["message"]
+    raw = _sse(
+        {"type": "message_start", "message": {**message, "content": [], "stop_reason": None}},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_1", "name": name, "input": {}}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": ""}},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 1}},
+        {"type": "message_stop"},
+    )
+    chunks = _stream(raw, _call({**body, "stream": True}))
+    deltas = [c["choices"][0]["delta"] for c in chunks]
+    if answer:
+        assert whole["content"] == "{}" == "".join(d.get("content") or "" for d in deltas)
+    else:
+        args = "".join(tc["function"].get("arguments", "") for d in deltas for tc in d.get("tool_calls") or ())
+        assert whole["tool_calls"][0]["function"]["arguments"] == "{}" == args

@@ -97,6 +97,7 @@ class ChatStream:
         self.thinking: dict[int, list[str]] = {}
         self.signature: dict[int, str] = {}
         self.pending: ids.Carried = []  # thinking blocks waiting for the next tool call
+        self.argued: set[int] = set()  # tool blocks whose arguments have begun
         self.started = False
         self.finished = False
 
@@ -129,9 +130,15 @@ class ChatStream:
         if isinstance(ev, ContentBlockStart):
             return self._block_start(ev.index, ev.content_block)
         if isinstance(ev, ContentBlockStop):
-            if self.kinds.get(ev.index) == THINKING:
+            kind = self.kinds.get(ev.index)
+            if kind == THINKING:
                 text = "".join(self.thinking.pop(ev.index, ()))
                 self.pending.append(("t", text, self.signature.pop(ev.index, "")))
+            elif kind in (TOOL, ANSWER) and ev.index not in self.argued:
+                # A tool without parameters streams no JSON (or only ""); the SDK's input stays
+                # `{}`, and so must the client's arguments, as in the non-stream answer.
+                self.argued.add(ev.index)
+                return [self._arguments(ev.index, kind, "{}")]
             return []
         if isinstance(ev, MessageDelta):
             return self._message_delta(ev)
@@ -172,6 +179,8 @@ class ChatStream:
             self.pending.append(carried(block))  # type: ignore[arg-type]
         elif kind == "tool_use":
             given = _encode(block.input).decode() if block.input else ""
+            if given:
+                self.argued.add(index)
             if self.answer_tool and block.name == tables.ANSWER_TOOL:
                 self.kinds[index] = ANSWER
                 if given:
@@ -193,17 +202,21 @@ class ChatStream:
         if d.type == "text_delta" and d.text and kind == TEXT:
             return [self._chunk(oai.Delta(content=d.text))]
         if d.type == "input_json_delta" and d.partial_json:
-            if kind == TOOL:
-                tc = oai.ToolCallDelta(index=self.tool_index[ev.index], function={"arguments": d.partial_json})
-                return [self._chunk(oai.Delta(tool_calls=[tc]))]
-            if kind == ANSWER:
-                return [self._chunk(oai.Delta(content=d.partial_json))]
+            if kind in (TOOL, ANSWER):
+                self.argued.add(ev.index)
+                return [self._arguments(ev.index, kind, d.partial_json)]
         elif d.type == "thinking_delta" and d.thinking and kind == THINKING:
             self.thinking[ev.index].append(d.thinking)
             return [self._chunk(oai.Delta(reasoning_content=d.thinking))]
         elif d.type == "signature_delta" and d.signature and kind == THINKING:
             self.signature[ev.index] = self.signature.get(ev.index, "") + d.signature
         return []
+
+    def _arguments(self, index: int, kind: int, text: str) -> bytes:
+        if kind == ANSWER:
+            return self._chunk(oai.Delta(content=text))
+        tc = oai.ToolCallDelta(index=self.tool_index[index], function={"arguments": text})
+        return self._chunk(oai.Delta(tool_calls=[tc]))
 
     def _message_delta(self, ev: MessageDelta) -> list[bytes]:
         merge_usage(self.usage, ev.usage)
