@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -125,6 +126,18 @@ def format_types(*allowed: str) -> Rule:
         kind = value.get("type") if isinstance(value, dict) else None
         if kind not in allowed:
             raise _bad(name, f"`{name}` type {kind!r} is not supported by this upstream (it takes {', '.join(allowed)}).", "invalid_value")
+
+    return rule
+
+
+def renamed(target: str, check: Rule = relay) -> Rule:
+    """An OpenAI field the vendor documents under another name (`max_completion_tokens` where only
+    `max_tokens` exists): checked, then sent under that name, and it wins over a value already
+    there, as in OpenAI's API."""
+
+    def rule(ctx: Ctx, name: str, value: Any) -> None:
+        check(ctx, name, value)
+        ctx.fields[target] = ctx.fields.pop(name)
 
     return rule
 
@@ -544,3 +557,34 @@ def error(v: Vendor, status: int, body: bytes) -> Error:
         new, code = v.statuses[status]
         return Error(new, err.message, param=err.param, code=code)
     return err
+
+
+# --- the provider contract ----------------------------------------------------------------
+
+
+class Contract(NamedTuple):
+    """The names `providers/__init__.py` asks of a provider, bound to one vendor; a vendor module
+    unpacks them in this order."""
+
+    chat: Callable[..., Outbound]
+    chat_result: Callable[..., bytes]
+    ChatStream: type
+    embeddings: Callable[..., list[Outbound]]
+    embeddings_result: Callable[..., bytes]
+    models: Callable[..., Outbound | None]
+    models_result: Callable[..., tuple[list[str], str | None]]
+    error: Callable[[int, bytes], Error]
+
+
+def contract(v: Vendor) -> Contract:
+    stream = type("ChatStream", (ChatStream,), {"vendor": v, "__doc__": ChatStream.__doc__})
+    return Contract(
+        chat=partial(chat, v),
+        chat_result=partial(chat_result, v),
+        ChatStream=stream,
+        embeddings=partial(embeddings, v),
+        embeddings_result=partial(embeddings_result, v),
+        models=partial(models, v),
+        models_result=partial(models_result, v),
+        error=partial(error, v),
+    )

@@ -32,7 +32,7 @@ import msgspec
 
 from . import compat
 from .compat import Ctx, choices, number, refuse, relay
-from .core import Call, Common, Error, Outbound, load_common, parse_bool
+from .core import Common, load_common, parse_bool
 
 PREFIX = "ZHIPU"
 
@@ -56,7 +56,7 @@ PARAMS: dict[str, compat.Rule] = {
     "temperature": _temperature,
     "top_p": number(0.01, 1),  # documented range [0.01, 1.0]
     "max_tokens": relay,
-    "max_completion_tokens": relay,
+    "max_completion_tokens": compat.renamed("max_tokens"),  # only max_tokens is documented
     "stop": compat.stop_words(1),  # "目前仅支持单个停止词"
     "tools": relay,
     "tool_choice": choices("auto"),  # "仅支持 auto"
@@ -177,33 +177,4 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     )
 
 
-def chat(s: Settings, call: Call) -> Outbound:
-    return compat.chat(VENDOR, s, call)
-
-
-def chat_result(s: Settings, call: Call, body: bytes) -> bytes:
-    return compat.chat_result(VENDOR, s, call, body)
-
-
-class ChatStream(compat.ChatStream):
-    vendor = VENDOR
-
-
-def embeddings(s: Settings, call: Call) -> list[Outbound]:
-    return compat.embeddings(VENDOR, s, call)
-
-
-def embeddings_result(s: Settings, call: Call, bodies: list[bytes]) -> bytes:
-    return compat.embeddings_result(VENDOR, s, call, bodies)
-
-
-def models(s: Settings, call: Call, page: str | None) -> Outbound | None:
-    return compat.models(VENDOR, s, call, page)
-
-
-def models_result(s: Settings, body: bytes) -> tuple[list[str], str | None]:
-    return compat.models_result(VENDOR, s, body)
-
-
-def error(status: int, body: bytes) -> Error:
-    return compat.error(VENDOR, status, body)
+chat, chat_result, ChatStream, embeddings, embeddings_result, models, models_result, error = compat.contract(VENDOR)

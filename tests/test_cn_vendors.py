@@ -446,3 +446,13 @@ def test_deepseek_answer_cut_for_lack_of_resources_is_an_error(vendor):
     with pytest.raises(openai.APIStatusError) as info:
         c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}])
     assert info.value.status_code == 502
+
+
+@pytest.mark.parametrize("kind", ["deepseek", "zhipu", "spark"])
+def test_max_completion_tokens_sent_as_the_documented_max_tokens(vendor, kind):
+    # These vendors document only `max_tokens`; a cap under OpenAI's newer name must not vanish.
+    fake, c, _ = vendor(kind)
+    c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}], max_completion_tokens=77)
+    assert fake.last.json["max_tokens"] == 77 and "max_completion_tokens" not in fake.last.json
+    c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}], max_completion_tokens=55, max_tokens=99)
+    assert fake.last.json["max_tokens"] == 55 and "max_completion_tokens" not in fake.last.json
