@@ -100,6 +100,8 @@ def load_config(env: Mapping[str, str]) -> Config:
 def config_secrets(config: Config) -> list[str]:
     common = config.settings.common
     found = [*config.api_keys, common.api_key]
+    if ":" in common.api_key:
+        found += common.api_key.split(":")  # Spark's APIKey:APISecret: a vendor may quote either half
     for url in (common.http_proxy, common.socks_proxy):
         if url:
             parts = urlsplit(url)

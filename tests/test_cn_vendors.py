@@ -5,6 +5,7 @@ reasoning history, each parameter rule, each error shape, embeddings and models.
 from __future__ import annotations
 
 import base64
+import json
 import struct
 
 import httpx
@@ -456,3 +457,42 @@ def test_max_completion_tokens_sent_as_the_documented_max_tokens(vendor, kind):
     assert fake.last.json["max_tokens"] == 77 and "max_completion_tokens" not in fake.last.json
     c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}], max_completion_tokens=55, max_tokens=99)
     assert fake.last.json["max_tokens"] == 55 and "max_completion_tokens" not in fake.last.json
+
+
+@pytest.mark.parametrize("kind", VENDORS)
+@pytest.mark.parametrize("server_key", [True, False])
+def test_keys_echoed_by_the_vendor_never_reach_error_bodies_or_logs(vendor, kind, server_key):
+    import logging
+
+    from tests.support import LogCapture
+
+    # The server's key (Spark's APIKey:APISecret pair, whose halves a vendor may quote apart),
+    # or else the client's bearer, which aoa passes on.
+    if server_key:
+        env = {f"{kind.upper()}_API_KEY": "srv-key-0001"}
+        sent, secrets = "srv-key-0001", ["srv-key-0001"]
+        if kind == "spark":
+            env["SPARK_API_SECRET"] = "srv-secret-0002"
+            sent, secrets = "srv-key-0001:srv-secret-0002", ["srv-key-0001", "srv-secret-0002"]
+    else:
+        env, sent = {}, "cli-key-0003"
+        secrets = [sent]
+    fake, c, _ = vendor(kind, key=sent, **env)
+    capture = LogCapture({"AOA_TYPE": kind, **env})
+    logger = logging.getLogger("aoa")
+    logger.addHandler(capture)
+    try:
+        echo = "rejected " + " and ".join(secrets)
+        fake.reply_json({"error": {"code": "401", "message": echo}}, status=401)
+        with pytest.raises(openai.APIStatusError) as info:
+            c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}])
+        ok = {"id": "s", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"content": "a"}, "finish_reason": None}]}
+        fake.reply_sse([ok, {"error": {"code": "500", "message": echo}}])
+        with pytest.raises(openai.APIError) as mid:
+            list(c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}], stream=True))
+    finally:
+        logger.removeHandler(capture)
+    seen = json.dumps(info.value.body) + json.dumps(mid.value.body) + capture.text
+    assert "rejected" in seen
+    for s in secrets:
+        assert s not in seen, s
