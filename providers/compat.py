@@ -391,6 +391,25 @@ _FINISH_KEY = b'"finish_reason"'
 _STANDARD_FINISH_VALUE = re.compile(rb'"finish_reason"\s*:\s*(?:null|"(?:stop|length|tool_calls|content_filter|function_call)")')
 
 
+_USAGE_KEY = b'"usage"'
+_NULL_USAGE = re.compile(rb'"usage"\s*:\s*null')
+
+
+def _has_usage(payload: bytes) -> bool:
+    n = payload.count(_USAGE_KEY)
+    return n > 0 and n != len(_NULL_USAGE.findall(payload))
+
+
+def _take_usage(doc: dict[str, Any], choices: list[Any]) -> Any:
+    """The chunk's usage, removed from it (top level, or Moonshot's inside a choice); None if none."""
+    usage = doc.pop("usage", None)
+    for choice in choices:
+        if isinstance(choice, dict) and choice.get("usage") is not None:
+            found = choice.pop("usage")
+            usage = usage if usage is not None else found
+    return usage
+
+
 def _odd_finish(payload: bytes) -> bool:
     n = payload.count(_FINISH_KEY)
     return n > 0 and n != len(_STANDARD_FINISH_VALUE.findall(payload))
@@ -419,23 +438,31 @@ class ChatStream:
         if self.inband is not None and data[:1] == b"{" and (err := self.inband(data)) is not None:
             raise err
         out = self.relay.feed(event, data)
-        return [self._fix(p) for p in out] if out else out
+        return [fixed for p in out for fixed in self._fix(p)] if out else out
 
-    def _fix(self, payload: bytes) -> bytes:
+    def _fix(self, payload: bytes) -> list[bytes]:
         # Byte probes first: most chunks need no change and are never decoded.
         if not (
             b'"tool_calls"' in payload
             or (self.tools and b"finish_reason" in payload)
             or _odd_finish(payload)
             or (self.reasoning is not None and self.reasoning.needs(payload))
+            or _has_usage(payload)
         ):
-            return payload
+            return [payload]
         v = self.vendor
         try:
             doc = _doc.decode(payload)
         except msgspec.DecodeError:
             raise Error(502, "The upstream sent a stream chunk that is not JSON.", code="upstream_invalid_json") from None
-        for choice in doc.get("choices") or ():
+        choices = doc.get("choices")
+        if not isinstance(choices, list):
+            choices = []
+        usage = _take_usage(doc, choices)
+        if usage is not None and not choices:
+            # Already OpenAI's own usage chunk, or usage nobody asked for.
+            return [payload] if self.call.include_usage else []
+        for choice in choices:
             if not isinstance(choice, dict):
                 continue
             i = choice.get("index", 0) if isinstance(choice.get("index"), int) else 0
@@ -447,7 +474,13 @@ class ChatStream:
                     self.reasoning.delta(i, delta, choice.get("finish_reason") is not None)
             if choice.get("finish_reason") is not None:
                 choice["finish_reason"] = _finish(v, choice["finish_reason"], bool(self.tools.get(i)))
-        return _encode(doc)
+        out = [_encode(doc)]
+        if usage is not None and self.call.include_usage:
+            # OpenAI sends usage alone, in a last chunk without choices; vendors put it on the
+            # finishing chunk (Zhipu, Spark, MiniMax) or inside its choice (Moonshot).
+            alone = {k: doc[k] for k in ("id", "object", "created", "model") if k in doc}
+            out.append(_encode({**alone, "choices": [], "usage": usage}))
+        return out
 
     def close(self) -> list[bytes]:
         return self.relay.close()

@@ -313,3 +313,41 @@ def test_think_splitter_keeps_no_copy_of_incremental_details():
         got += d["reasoning_content"]
     assert got == "".join(f"w{i} " for i in range(1000))
     assert not s.details.get(0)
+
+
+def _usage_stream(kind: str, include_usage: bool):
+    mod = providers.load(kind)
+    call = msgspec.structs.replace(_call({"model": "m", "messages": []}), stream=True, include_usage=include_usage)
+    return mod.ChatStream(mod.load_settings({}), call)
+
+
+USAGE = {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
+
+
+@pytest.mark.parametrize("include_usage", [True, False])
+@pytest.mark.parametrize("where", ["chunk", "choice", "alone"])
+def test_usage_reaches_the_client_as_openai_sends_it(where, include_usage):
+    # Zhipu, Spark and MiniMax put usage on the finishing chunk, Moonshot inside its choice;
+    # OpenAI sends it only when asked, alone in a last chunk without choices.
+    stream = _usage_stream("moonshot", include_usage)
+    choice = {"index": 0, "delta": {}, "finish_reason": "stop"}
+    chunk = {"id": "1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [choice]}
+    if where == "chunk":
+        chunk["usage"] = USAGE
+    elif where == "choice":
+        choice["usage"] = USAGE
+    else:
+        chunk["choices"], chunk["usage"] = [], USAGE
+    out = [msgspec.json.decode(p) for p in stream.feed("message", msgspec.json.encode(chunk))]
+    with_usage = [c for c in out if c.get("usage")]
+    if include_usage:
+        assert [(c["choices"], c["usage"]) for c in with_usage] == [([], USAGE)] and out[-1] is with_usage[0]
+    else:
+        assert with_usage == []
+    if where != "alone":
+        assert out[0]["choices"][0]["finish_reason"] == "stop" and "usage" not in out[0]["choices"][0]
+
+
+def test_chunk_with_choices_that_are_not_a_list_is_not_a_crash():
+    stream = _usage_stream("deepseek", False)
+    assert stream.feed("message", b'{"id":"1","choices":5,"tool_calls":1}')

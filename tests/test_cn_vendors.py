@@ -496,3 +496,22 @@ def test_keys_echoed_by_the_vendor_never_reach_error_bodies_or_logs(vendor, kind
     assert "rejected" in seen
     for s in secrets:
         assert s not in seen, s
+
+
+@pytest.mark.parametrize("include_usage", [True, False])
+def test_usage_on_the_finishing_chunk_is_moved_to_its_own(vendor, include_usage):
+    fake, c, _ = vendor("zhipu")
+    base = {"id": "1", "created": 1, "model": "glm-4.6", "object": "chat.completion.chunk"}
+    fake.reply_sse([
+        {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "hi"}, "finish_reason": None}]},
+        {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}},
+        "data: [DONE]\n\n",
+    ])
+    extra = {"stream_options": {"include_usage": True}} if include_usage else {}
+    chunks = list(c.chat.completions.create(model="glm-4.6", messages=[{"role": "user", "content": "x"}], stream=True, **extra))
+    assert [ch.choices[0].finish_reason for ch in chunks if ch.choices and ch.choices[0].finish_reason] == ["stop"]
+    if include_usage:
+        assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens == 12
+        assert all(ch.usage is None for ch in chunks[:-1])
+    else:
+        assert all(ch.usage is None for ch in chunks)
