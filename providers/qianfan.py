@@ -20,7 +20,7 @@ import msgspec
 
 from . import compat
 from .compat import number, refuse, relay
-from .core import Common, load_common
+from .core import Common, ConfigError, load_common
 
 PREFIX = "QIANFAN"
 ERNIE = ("ernie",)
@@ -124,9 +124,12 @@ VENDOR = compat.Vendor(
 )
 
 def load_settings(env: Mapping[str, str]) -> Settings:
+    appid = env.get(f"{PREFIX}_APPID", "").strip()
+    if not appid.isprintable():  # a header value: a line break would end it (and fail every request)
+        raise ConfigError(f"{PREFIX}_APPID must be one line of printable characters")
     return Settings(
         common=load_common(env, PREFIX, endpoint=VENDOR.endpoint, model=VENDOR.model),
-        appid=env.get(f"{PREFIX}_APPID", "").strip(),
+        appid=appid,
     )
 
 

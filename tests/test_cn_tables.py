@@ -351,3 +351,12 @@ def test_usage_reaches_the_client_as_openai_sends_it(where, include_usage):
 def test_chunk_with_choices_that_are_not_a_list_is_not_a_crash():
     stream = _usage_stream("deepseek", False)
     assert stream.feed("message", b'{"id":"1","choices":5,"tool_calls":1}')
+
+
+def test_qianfan_appid_cannot_break_its_header():
+    from providers import qianfan
+    from providers.core import ConfigError
+
+    assert qianfan.load_settings({"QIANFAN_APPID": " app-1 "}).appid == "app-1"
+    with pytest.raises(ConfigError, match="QIANFAN_APPID"):
+        qianfan.load_settings({"QIANFAN_APPID": "app\r\nX-Injected: 1"})
