@@ -315,6 +315,14 @@ def _fix_tool_calls(calls: Any, call: Call, seen: dict[int, str] | None = None) 
                 tc["id"] = f"call_{call.id}_{tc['index']}"
             if seen is not None:
                 seen[tc["index"]] = tc["id"]
+        else:
+            # A later delta of a call already begun: the openai SDK joins every string it gets,
+            # so a repeated id or name would come out doubled ("get_weatherget_weather").
+            tc.pop("id", None)
+            tc.pop("type", None)
+            fn = tc.get("function")
+            if isinstance(fn, dict) and "name" in fn:
+                del fn["name"]
         out.append(tc)
     return out
 

@@ -360,3 +360,12 @@ def test_qianfan_appid_cannot_break_its_header():
     assert qianfan.load_settings({"QIANFAN_APPID": " app-1 "}).appid == "app-1"
     with pytest.raises(ConfigError, match="QIANFAN_APPID"):
         qianfan.load_settings({"QIANFAN_APPID": "app\r\nX-Injected: 1"})
+
+
+def test_id_and_name_only_on_the_first_delta_of_a_call():
+    stream = _stream("zhipu")
+    first = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
+    later = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":'}}
+    got = [msgspec.json.decode(stream.feed("message", _chunk({"tool_calls": [tc]}))[0])["choices"][0]["delta"]["tool_calls"][0] for tc in (first, later)]
+    assert got[0] == first
+    assert got[1] == {"index": 0, "function": {"arguments": '{"city":'}}
