@@ -150,6 +150,24 @@ def all_of(*rules: Rule) -> Rule:
     return rule
 
 
+# OpenAI's bookkeeping fields (no effect on the answer; relayed, the vendor ignores what it does
+# not know) and the legacy function-calling fields, which every vendor here refuses: the same
+# entry in every table.
+BOOKKEEPING: dict[str, Rule] = {
+    "user": relay,
+    "metadata": relay,
+    "store": relay,
+    "service_tier": relay,
+    "safety_identifier": relay,
+    "prompt_cache_key": relay,
+    "prompt_cache_options": relay,
+    "prompt_cache_retention": relay,
+    "moderation": relay,
+    "functions": refuse("use `tools`."),
+    "function_call": refuse("use `tool_choice`."),
+}
+
+
 # --- history rules ------------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ PREFIX = "DEEPSEEK"
 # https://api-docs.deepseek.com/api/create-chat-completion (request body);
 # thinking mode ignores temperature/top_p/penalties without an error (guides/thinking_mode).
 PARAMS: dict[str, compat.Rule] = {
+    **compat.BOOKKEEPING,
     "temperature": number(0, 2),
     "top_p": number(0, 1),
     "presence_penalty": number(-2, 2),
@@ -44,23 +45,12 @@ PARAMS: dict[str, compat.Rule] = {
     "reasoning_effort": relay,  # minimal…max mapped by DeepSeek itself (guides/thinking_mode)
     "n": whole(1, 1),  # not a DeepSeek parameter: one choice per request
     "seed": relay,
-    "user": relay,
-    "metadata": relay,
-    "store": relay,
-    "service_tier": relay,
-    "safety_identifier": relay,
-    "prompt_cache_key": relay,
-    "prompt_cache_options": relay,
-    "prompt_cache_retention": relay,
     "logit_bias": refuse("DeepSeek has no logit_bias."),
-    "functions": refuse("use `tools`."),
-    "function_call": refuse("use `tool_choice`."),
     "audio": refuse("DeepSeek answers text only."),
     "modalities": relay,
     "prediction": refuse("DeepSeek has no predicted outputs."),
     "web_search_options": refuse("DeepSeek's API has no web search."),
     "verbosity": refuse("DeepSeek has no verbosity control."),
-    "moderation": relay,
 }
 
 def _history(ctx: compat.Ctx) -> None:

@@ -32,6 +32,7 @@ PREFIX = "MINIMAX"
 
 # https://platform.minimax.io/docs/api-reference/text-openai-api (parameters)
 PARAMS: dict[str, compat.Rule] = {
+    **compat.BOOKKEEPING,
     "temperature": number(0, 1, low_open=True),  # (0.0, 1.0]; 0 is an error, no greedy switch
     "top_p": number(0, 1, low_open=True),
     "n": compat.whole(1, 1),  # "only 1 is supported"
@@ -42,16 +43,7 @@ PARAMS: dict[str, compat.Rule] = {
     "tool_choice": relay,
     "parallel_tool_calls": relay,
     "response_format": relay,
-    "user": relay,
     "seed": relay,
-    "metadata": relay,
-    "store": relay,
-    "service_tier": relay,
-    "safety_identifier": relay,
-    "prompt_cache_key": relay,
-    "prompt_cache_options": relay,
-    "prompt_cache_retention": relay,
-    "moderation": relay,
     "modalities": relay,
     "presence_penalty": relay,
     "frequency_penalty": relay,
@@ -59,8 +51,6 @@ PARAMS: dict[str, compat.Rule] = {
     "logprobs": refuse("MiniMax returns no log probabilities."),
     "top_logprobs": refuse("MiniMax returns no log probabilities."),
     "logit_bias": refuse("MiniMax has no logit_bias."),
-    "functions": refuse("use `tools`."),
-    "function_call": refuse("use `tool_choice`."),
     "audio": refuse("MiniMax chat answers text only."),
     "prediction": refuse("MiniMax has no predicted outputs."),
     "web_search_options": refuse("MiniMax's chat API has no web search."),

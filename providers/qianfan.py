@@ -27,6 +27,7 @@ ERNIE = ("ernie",)
 
 # https://cloud.baidu.com/doc/qianfan-api/s/3m7of64lb (请求参数)
 PARAMS: dict[str, compat.Rule] = {
+    **compat.BOOKKEEPING,
     "temperature": number(0, 1, low_open=True, models=ERNIE),  # ERNIE: (0, 1.0], not 0
     "top_p": number(0, 1, models=ERNIE),
     "presence_penalty": number(-2, 2),
@@ -43,20 +44,9 @@ PARAMS: dict[str, compat.Rule] = {
     "reasoning_effort": relay,
     "logprobs": relay,
     "top_logprobs": relay,
-    "user": relay,
-    "metadata": relay,
-    "store": relay,
-    "service_tier": relay,
-    "safety_identifier": relay,
-    "prompt_cache_key": relay,
-    "prompt_cache_options": relay,
-    "prompt_cache_retention": relay,
-    "moderation": relay,
     "modalities": relay,
     "web_search_options": relay,
     "logit_bias": refuse("Qianfan has no logit_bias."),
-    "functions": refuse("use `tools`."),
-    "function_call": refuse("use `tool_choice`."),
     "audio": refuse("Qianfan chat answers text only."),
     "prediction": refuse("Qianfan has no predicted outputs."),
     "verbosity": refuse("Qianfan has no verbosity control."),

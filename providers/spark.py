@@ -26,6 +26,7 @@ PREFIX = "SPARK"
 
 # docs.iflyaicloud.com/doc/237, 3.2 请求参数
 PARAMS: dict[str, compat.Rule] = {
+    **compat.BOOKKEEPING,
     "temperature": number(0, 1, low_open=True),  # (0, 1], default 0.5
     "max_tokens": whole(1, 8192),
     "max_completion_tokens": compat.renamed("max_tokens", whole(1, 8192)),  # only max_tokens is documented
@@ -38,23 +39,12 @@ PARAMS: dict[str, compat.Rule] = {
     "tool_choice": relay,
     "parallel_tool_calls": relay,
     "response_format": relay,
-    "user": relay,
     "seed": relay,
-    "metadata": relay,
-    "store": relay,
-    "service_tier": relay,
-    "safety_identifier": relay,
-    "prompt_cache_key": relay,
-    "prompt_cache_options": relay,
-    "prompt_cache_retention": relay,
-    "moderation": relay,
     "modalities": relay,
     "reasoning_effort": refuse("Spark has no effort control."),
     "logprobs": refuse("Spark returns no log probabilities."),
     "top_logprobs": refuse("Spark returns no log probabilities."),
     "logit_bias": refuse("Spark has no logit_bias."),
-    "functions": refuse("use `tools`."),
-    "function_call": refuse("use `tool_choice`."),
     "audio": refuse("Spark chat answers text only."),
     "prediction": refuse("Spark has no predicted outputs."),
     "web_search_options": refuse("Spark's search is its `web_search` tool."),

@@ -53,6 +53,7 @@ def _temperature(ctx: Ctx, name: str, value: Any) -> None:
 
 # https://docs.bigmodel.cn/api-reference/模型-api/对话补全 (request body)
 PARAMS: dict[str, compat.Rule] = {
+    **compat.BOOKKEEPING,
     "temperature": _temperature,
     "top_p": number(0.01, 1),  # documented range [0.01, 1.0]
     "max_tokens": relay,
@@ -62,16 +63,7 @@ PARAMS: dict[str, compat.Rule] = {
     "tool_choice": choices("auto"),  # "仅支持 auto"
     "response_format": compat.format_types("text", "json_object"),
     "reasoning_effort": relay,
-    "user": relay,
     "seed": relay,
-    "metadata": relay,
-    "store": relay,
-    "service_tier": relay,
-    "safety_identifier": relay,
-    "prompt_cache_key": relay,
-    "prompt_cache_options": relay,
-    "prompt_cache_retention": relay,
-    "moderation": relay,
     "modalities": relay,
     "parallel_tool_calls": relay,
     "n": compat.whole(1, 1),
@@ -80,8 +72,6 @@ PARAMS: dict[str, compat.Rule] = {
     "logprobs": refuse("GLM returns no log probabilities."),
     "top_logprobs": refuse("GLM returns no log probabilities."),
     "logit_bias": refuse("GLM has no logit_bias."),
-    "functions": refuse("use `tools`."),
-    "function_call": refuse("use `tool_choice`."),
     "audio": refuse("GLM chat answers text only."),
     "prediction": refuse("GLM has no predicted outputs."),
     "web_search_options": refuse("GLM's web search is its `web_search` tool."),
