@@ -285,17 +285,21 @@ def embeddings(v: Vendor, s: Any, call: Call) -> list[Outbound]:
 
 
 def embeddings_result(v: Vendor, s: Any, call: Call, bodies: list[bytes]) -> bytes:
-    body = passthrough.check_json(bodies[0])
+    body = bodies[0]
     if v.inband is not None and (err := v.inband(body)) is not None:
         raise err
+    _check_answer(v, body, _embedding_answer, "data")
     wanted = call.fields.get("encoding_format")
     if v.embeddings_base64 or wanted is None or _decode(wanted) != "base64":
         return body
     # The openai SDK asks for base64 by default; the vendor answered floats.
-    doc = _doc.decode(body)
-    for item in doc.get("data") or ():
-        if isinstance(item, dict) and isinstance(item.get("embedding"), list):
-            item["embedding"] = oai.float32_base64(item["embedding"])
+    try:
+        doc = _doc.decode(body)
+        for item in doc["data"]:
+            if isinstance(item, dict) and isinstance(item.get("embedding"), list):
+                item["embedding"] = oai.float32_base64(item["embedding"])
+    except (msgspec.DecodeError, TypeError, ValueError, OverflowError):
+        raise Error(502, f"{v.name} answered with embeddings that are not lists of numbers.", code="upstream_invalid_response") from None
     return _encode(doc)
 
 
@@ -363,24 +367,29 @@ class _Answer(msgspec.Struct):
     choices: list[msgspec.Raw] | None = None
 
 
+class _EmbeddingAnswer(msgspec.Struct):
+    data: list[msgspec.Raw] | None = None
+
+
 _answer = msgspec.json.Decoder(_Answer)
+_embedding_answer = msgspec.json.Decoder(_EmbeddingAnswer)
 
 
-def _check_answer(v: Vendor, body: bytes) -> None:
-    """A 200 must be a chat.completion: an error envelope inside it is the vendor's error, and
-    anything else without `choices` is garbage, never an empty success."""
+def _check_answer(v: Vendor, body: bytes, decoder: msgspec.json.Decoder = _answer, field: str = "choices") -> None:
+    """A 200 must be the answer asked for: an error envelope inside it is the vendor's error, and
+    anything else without its list (`choices`, `data`) is garbage, never an empty success."""
     try:
-        answer = _answer.decode(body)
-    except msgspec.ValidationError:  # JSON, but not an object or `choices` not a list
+        answer = decoder.decode(body)
+    except msgspec.ValidationError:  # JSON, but not an object or the list is not a list
         answer = None
     except msgspec.DecodeError:
         raise Error(502, "The upstream answered with a body that is not JSON.", code="upstream_invalid_json") from None
-    if answer is None or answer.choices is None:
+    if answer is None or getattr(answer, field) is None:
         err = vendor_error(v, 200, body)
         if err is not None:
             raise err
         shown = body[:200].decode("utf-8", "replace")
-        raise Error(502, f"{v.name} answered without `choices`: {shown}", code="upstream_invalid_response")
+        raise Error(502, f"{v.name} answered without `{field}`: {shown}", code="upstream_invalid_response")
 
 
 def chat_result(v: Vendor, s: Any, call: Call, body: bytes) -> bytes:

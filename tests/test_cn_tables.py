@@ -369,3 +369,11 @@ def test_id_and_name_only_on_the_first_delta_of_a_call():
     got = [msgspec.json.decode(stream.feed("message", _chunk({"tool_calls": [tc]}))[0])["choices"][0]["delta"]["tool_calls"][0] for tc in (first, later)]
     assert got[0] == first
     assert got[1] == {"index": 0, "function": {"arguments": '{"city":'}}
+
+
+@pytest.mark.parametrize("body", [b"[]", b"{}", b'{"data":5}', b'{"data":[{"embedding":[1,"x"]}]}', b'{"data":[{"embedding":[1e400]}]}', b'{"error":{"code":"1214","message":"bad input"}}'])
+def test_embeddings_that_are_not_embeddings_are_a_502_or_the_vendor_error(body):
+    call = msgspec.structs.replace(_call({"model": "embedding-3", "input": "x", "encoding_format": "base64"}))
+    with pytest.raises(Error) as info:
+        zhipu.embeddings_result(zhipu.load_settings({}), call, [body])
+    assert info.value.status in (400, 502)
