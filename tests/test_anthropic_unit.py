@@ -577,3 +577,20 @@ def test_tool_without_parameters_streams_empty_object_arguments(answer):
     else:
         args = "".join(tc["function"].get("arguments", "") for d in deltas for tc in d.get("tool_calls") or ())
         assert whole["tool_calls"][0]["function"]["arguments"] == "{}" == args
+
+
+def test_an_exhausted_inflation_budget_is_not_an_unlimited_one():
+    # zlib reads max_length=0 as "no limit": an id that uses the budget up exactly must not let
+    # the next one inflate without bound.
+    def tail(n: int) -> str:
+        blocks = b'[["t","' + b"a" * (n - 14) + b'","s"]]'
+        assert len(blocks) == n
+        return base64.urlsafe_b64encode(zlib.compress(blocks)).decode().rstrip("=")
+
+    calls = [
+        {"id": "toolu_a" + ids.MARK + tail(ids.MAX_INFLATED), "type": "function", "function": {"name": "f", "arguments": "{}"}},
+        {"id": "toolu_b" + ids.MARK + tail(2 * ids.MAX_INFLATED), "type": "function", "function": {"name": "f", "arguments": "{}"}},
+    ]
+    with pytest.raises(Error) as exc:
+        _sent({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "tool_calls": calls}]})
+    assert exc.value.param == "messages[1].tool_calls[1].id"
