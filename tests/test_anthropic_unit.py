@@ -594,3 +594,21 @@ def test_an_exhausted_inflation_budget_is_not_an_unlimited_one():
     with pytest.raises(Error) as exc:
         _sent({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "tool_calls": calls}]})
     assert exc.value.param == "messages[1].tool_calls[1].id"
+
+
+def test_many_signature_deltas_are_joined_once():
+    # Re-joining the signature at every delta would copy it again each time (quadratic).
+    import time
+
+    call = _call({"messages": USER, "stream": True})
+    state = anthropic.ChatStream(S, call)
+    state.feed("message_start", b'{"type":"message_start","message":{"id":"msg_1","model":"m","usage":{"input_tokens":1}}}')
+    state.feed("content_block_start", b'{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}')
+    piece = "s" * 200
+    delta = json.dumps({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": piece}}).encode()
+    t0 = time.perf_counter()
+    for _ in range(30000):
+        state.feed("content_block_delta", delta)
+    state.feed("content_block_stop", b'{"type":"content_block_stop","index":0}')
+    assert time.perf_counter() - t0 < 5
+    assert state.pending == [("t", "", piece * 30000)]

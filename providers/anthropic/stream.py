@@ -95,7 +95,7 @@ class ChatStream:
         self.kinds: dict[int, int] = {}
         self.tool_index: dict[int, int] = {}  # block index → OpenAI tool call index
         self.thinking: dict[int, list[str]] = {}
-        self.signature: dict[int, str] = {}
+        self.signature: dict[int, list[str]] = {}  # pieces, joined at the block's end
         self.pending: ids.Carried = []  # thinking blocks waiting for the next tool call
         self.argued: set[int] = set()  # tool blocks whose arguments have begun
         self.started = False
@@ -133,7 +133,7 @@ class ChatStream:
             kind = self.kinds.get(ev.index)
             if kind == THINKING:
                 text = "".join(self.thinking.pop(ev.index, ()))
-                self.pending.append(("t", text, self.signature.pop(ev.index, "")))
+                self.pending.append(("t", text, "".join(self.signature.pop(ev.index, ()))))
             elif kind in (TOOL, ANSWER) and ev.index not in self.argued:
                 # A tool without parameters streams no JSON (or only ""); the SDK's input stays
                 # `{}`, and so must the client's arguments, as in the non-stream answer.
@@ -171,7 +171,7 @@ class ChatStream:
         elif kind == "thinking":
             self.kinds[index] = THINKING
             self.thinking[index] = [block.thinking] if block.thinking else []
-            self.signature[index] = block.signature or ""
+            self.signature[index] = [block.signature] if block.signature else []
             if block.thinking:
                 out.append(self._chunk(oai.Delta(reasoning_content=block.thinking)))
         elif kind == "redacted_thinking":
@@ -209,7 +209,7 @@ class ChatStream:
             self.thinking[ev.index].append(d.thinking)
             return [self._chunk(oai.Delta(reasoning_content=d.thinking))]
         elif d.type == "signature_delta" and d.signature and kind == THINKING:
-            self.signature[ev.index] = self.signature.get(ev.index, "") + d.signature
+            self.signature.setdefault(ev.index, []).append(d.signature)
         return []
 
     def _arguments(self, index: int, kind: int, text: str) -> bytes:
