@@ -15,6 +15,7 @@ import msgspec
 import providers
 from providers import core
 
+from . import google_auth, responses_store
 from .redact import Redactor
 
 DEFAULTS = {
@@ -53,6 +54,9 @@ class Config(msgspec.Struct, kw_only=True):
     uvloop: bool = False
     settings: Any  # the provider's Settings
     fallback: bool = False  # True when no upstream was configured and the mock answers
+    # A Google service account (Vertex AI on a project): the IO layer mints its tokens.
+    credential: google_auth.ServiceAccount | None = None
+    responses_store: Any = None  # gateway.responses_store.Settings
 
 
 def load_config(env: Mapping[str, str]) -> Config:
@@ -74,8 +78,10 @@ def load_config(env: Mapping[str, str]) -> Config:
     if level not in LOG_LEVELS:
         raise core.ConfigError(f"AOA_LOG_LEVEL={level!r} is not one of {', '.join(LOG_LEVELS)}")
     keys = tuple(k.strip() for k in env.get("AOA_API_KEYS", "").split(",") if k.strip())
+    settings = providers.load(kind).load_settings(env)
     origins = tuple(o.strip() for o in env.get("AOA_CORS_ORIGINS", "*").split(",") if o.strip())
     return Config(
+        responses_store=responses_store.load_settings(env),
         kind=kind,
         host=host,
         port=port,
@@ -92,8 +98,9 @@ def load_config(env: Mapping[str, str]) -> Config:
         fetch_max_bytes=core.parse_int(env, "AOA_FETCH_MAX_BYTES", DEFAULTS["AOA_FETCH_MAX_BYTES"], low=1),
         fetch_timeout=core.parse_float(env, "AOA_FETCH_TIMEOUT", DEFAULTS["AOA_FETCH_TIMEOUT"], low=0.001),
         uvloop=core.parse_bool(env, "AOA_UVLOOP", False),
-        settings=providers.load(kind).load_settings(env),
+        settings=settings,
         fallback=fallback,
+        credential=google_auth.load(env, settings),
     )
 
 
@@ -118,7 +125,8 @@ def describe(config: Config) -> dict[str, Any]:
     for name in ("http_proxy", "socks_proxy"):
         if common.get(name):
             common[name] = redact(common[name])
-    out = msgspec.to_builtins(config)
+    out = msgspec.to_builtins(msgspec.structs.replace(config, credential=None))
+    out["credential"] = f"service account {config.credential.email}" if config.credential else None
     out["api_keys"] = f"({len(config.api_keys)} set)" if config.api_keys else "(none: open access)"
     out["settings"] = settings
     return out
