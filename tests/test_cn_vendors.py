@@ -515,3 +515,14 @@ def test_usage_on_the_finishing_chunk_is_moved_to_its_own(vendor, include_usage)
         assert all(ch.usage is None for ch in chunks[:-1])
     else:
         assert all(ch.usage is None for ch in chunks)
+
+
+@pytest.mark.parametrize("kind", VENDORS)
+def test_usage_chunk_only_when_asked_and_without_choices(vendor, kind):
+    fake, c, _ = vendor(kind)
+    msgs = [{"role": "user", "content": "hi"}]
+    chunks = list(c.chat.completions.create(model="m-1", messages=msgs, stream=True))
+    assert all(ch.usage is None for ch in chunks) and all(ch.choices for ch in chunks)
+    chunks = list(c.chat.completions.create(model="m-1", messages=msgs, stream=True, stream_options={"include_usage": True}))
+    assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens == 12
+    assert all(ch.usage is None and ch.choices for ch in chunks[:-1])
