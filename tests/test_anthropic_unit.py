@@ -612,3 +612,17 @@ def test_many_signature_deltas_are_joined_once():
     state.feed("content_block_stop", b'{"type":"content_block_stop","index":0}')
     assert time.perf_counter() - t0 < 5
     assert state.pending == [("t", "", piece * 30000)]
+
+
+def test_tool_input_given_at_block_start_is_not_doubled_by_deltas():
+    # The anthropic SDK replaces a start's `input` with the streamed JSON; a host that sends both
+    # must not give the client `{"a":1}{"a":1}`, and one that sends only the start keeps it.
+    body = {"model": "claude-3-5-sonnet-20241022", "messages": USER, "tools": [{"type": "function", "function": {"name": "f"}}], "stream": True}
+    start = {"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": [], "usage": {"input_tokens": 1, "output_tokens": 0}}}
+    tail = [{"type": "content_block_stop", "index": 0}, {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 1}}, {"type": "message_stop"}]
+    block = {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"a": 1}}}
+    delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": '{"a": 1}'}}
+    for events, expected in (([start, block, delta, *tail], '{"a": 1}'), ([start, block, *tail], '{"a":1}')):
+        chunks = _stream(_sse(*events), _call(body))
+        args = "".join(tc["function"].get("arguments", "") for c in chunks for tc in c["choices"][0]["delta"].get("tool_calls") or ())
+        assert args == expected

@@ -97,7 +97,10 @@ class ChatStream:
         self.thinking: dict[int, list[str]] = {}
         self.signature: dict[int, list[str]] = {}  # pieces, joined at the block's end
         self.pending: ids.Carried = []  # thinking blocks waiting for the next tool call
-        self.argued: set[int] = set()  # tool blocks whose arguments have begun
+        self.argued: set[int] = set()  # tool blocks whose input_json_delta has begun
+        # A tool block's `input` at its start; the SDK replaces it with the streamed JSON when
+        # there is any, so it is sent only at the block's end, when none came.
+        self.started_input: dict[int, str] = {}
         self.started = False
         self.finished = False
 
@@ -136,9 +139,10 @@ class ChatStream:
                 self.pending.append(("t", text, "".join(self.signature.pop(ev.index, ()))))
             elif kind in (TOOL, ANSWER) and ev.index not in self.argued:
                 # A tool without parameters streams no JSON (or only ""); the SDK's input stays
-                # `{}`, and so must the client's arguments, as in the non-stream answer.
+                # what the block started with (`{}`), and so must the client's arguments, as in
+                # the non-stream answer.
                 self.argued.add(ev.index)
-                return [self._arguments(ev.index, kind, "{}")]
+                return [self._arguments(ev.index, kind, self.started_input.pop(ev.index, "") or "{}")]
             return []
         if isinstance(ev, MessageDelta):
             return self._message_delta(ev)
@@ -178,19 +182,16 @@ class ChatStream:
             self.kinds[index] = OTHER
             self.pending.append(carried(block))  # type: ignore[arg-type]
         elif kind == "tool_use":
-            given = _encode(block.input).decode() if block.input else ""
-            if given:
-                self.argued.add(index)
+            if block.input:
+                self.started_input[index] = _encode(block.input).decode()
             if self.answer_tool and block.name == tables.ANSWER_TOOL:
                 self.kinds[index] = ANSWER
-                if given:
-                    out.append(self._chunk(oai.Delta(content=given)))
                 return out
             self.kinds[index] = TOOL
             n = self.tool_index[index] = len(self.tool_index)
             call_id = ids.tool_call_id(block.id or fallback_tool_id(self.call, n), self.pending)
             self.pending = []
-            tc = oai.ToolCallDelta(index=n, id=call_id, type="function", function={"name": block.name or "", "arguments": given})
+            tc = oai.ToolCallDelta(index=n, id=call_id, type="function", function={"name": block.name or "", "arguments": ""})
             out.append(self._chunk(oai.Delta(tool_calls=[tc])))
         else:
             self.kinds[index] = OTHER  # server tool blocks: aoa sends no server tools
