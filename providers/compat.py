@@ -107,7 +107,7 @@ def choices(*allowed: str) -> Rule:
     def rule(ctx: Ctx, name: str, value: Any) -> None:
         key = "function" if isinstance(value, dict) else value
         if key not in allowed:
-            shown = "a named function" if key == "function" else repr(value)
+            shown = "a named function" if key == "function" else repr(value)[:100]
             raise _bad(name, f"`{name}`={shown} is not supported by this upstream (it takes {', '.join(map(repr, allowed))}).", "invalid_value")
 
     return rule
