@@ -125,7 +125,7 @@ def format_types(*allowed: str) -> Rule:
     def rule(ctx: Ctx, name: str, value: Any) -> None:
         kind = value.get("type") if isinstance(value, dict) else None
         if kind not in allowed:
-            raise _bad(name, f"`{name}` type {kind!r} is not supported by this upstream (it takes {', '.join(allowed)}).", "invalid_value")
+            raise _bad(name, f"`{name}` type {repr(kind)[:100]} is not supported by this upstream (it takes {', '.join(allowed)}).", "invalid_value")
 
     return rule
 
