@@ -47,8 +47,14 @@ class Ctx:
         return self.call.model
 
     def value(self, name: str) -> Any:
+        """Another field's value, for a rule that depends on it (it may not have been checked yet)."""
         raw = self.fields.get(name)
-        return None if raw is None else _decode(raw)
+        if raw is None:
+            return None
+        try:
+            return _decode(raw)
+        except msgspec.DecodeError:  # a number out of range, say
+            raise _bad(name, f"`{name}` is not valid JSON.", "invalid_type") from None
 
     def set(self, name: str, value: Any) -> None:
         self.fields[name] = msgspec.Raw(_encode(value))

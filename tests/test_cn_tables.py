@@ -377,3 +377,13 @@ def test_embeddings_that_are_not_embeddings_are_a_502_or_the_vendor_error(body):
     with pytest.raises(Error) as info:
         zhipu.embeddings_result(zhipu.load_settings({}), call, [body])
     assert info.value.status in (400, 502)
+
+
+def test_a_rule_reading_another_field_that_is_out_of_range_gives_a_400():
+    from providers import moonshot
+
+    raw = b'{"model":"m","messages":[{"role":"user","content":"x"}],"n":2,"temperature":1e5000}'
+    call = Call(id="c", created=1, model="m", client_model="m", key="k", body=raw, fields=msgspec.json.decode(raw, type=dict[str, msgspec.Raw]))
+    with pytest.raises(Error) as info:
+        moonshot.chat(moonshot.load_settings({}), call)
+    assert (info.value.status, info.value.param) == (400, "temperature")
