@@ -192,6 +192,15 @@ def strip_reasoning(ctx: Ctx) -> None:
     ctx.fields["messages"] = msgspec.Raw(_encode(messages))
 
 
+def decode_value(raw: msgspec.Raw | bytes, where: str) -> Any:
+    """A client value a rule or hook must read; JSON that msgspec cannot hold (a number out of
+    range) is a 400 naming `where`."""
+    try:
+        return _decode(raw)
+    except msgspec.DecodeError:
+        raise _bad(where, f"`{where}` holds a value that is not valid JSON (a number out of range?).", "invalid_type") from None
+
+
 def decode_messages(raw: msgspec.Raw) -> list[dict[str, msgspec.Raw]]:
     try:
         return _raw_list.decode(raw)
@@ -284,6 +293,8 @@ def embeddings(v: Vendor, s: Any, call: Call) -> list[Outbound]:
     if not v.embeddings:
         raise Error(400, f"{v.name} offers no OpenAI-compatible embeddings endpoint.", code="unsupported_endpoint")
     fields = dict(call.fields)
+    if "encoding_format" in fields and decode_value(fields["encoding_format"], "encoding_format") not in ("float", "base64", None):
+        raise _bad("encoding_format", "`encoding_format` must be \"float\" or \"base64\".", "invalid_value")
     if not v.embeddings_base64:
         fields.pop("encoding_format", None)
     fields["model"] = msgspec.Raw(_encode(call.model))

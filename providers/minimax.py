@@ -233,8 +233,8 @@ def _history(ctx: Ctx) -> None:
         changed = True
         if "reasoning_details" in m:
             continue  # MiniMax's own form of the same thinking, sent back as it is
-        text = msgspec.json.decode(thought)
-        content = msgspec.json.decode(m["content"]) if "content" in m else None
+        text = compat.decode_value(thought, "messages")
+        content = compat.decode_value(m["content"], "messages") if "content" in m else None
         if isinstance(text, str) and text and (content is None or isinstance(content, str)):
             m["content"] = msgspec.Raw(msgspec.json.encode(f"{OPEN}\n{text}\n{CLOSE}\n\n{content or ''}"))
     if changed:

@@ -131,7 +131,7 @@ def _inline_images(ctx: Ctx) -> None:
         raw = m.get("content")
         if raw is None or b"data:image/" not in bytes(raw):
             continue
-        parts = msgspec.json.decode(raw)
+        parts = compat.decode_value(raw, "messages")
         if not isinstance(parts, list):
             continue
         for part in parts:

@@ -387,3 +387,27 @@ def test_a_rule_reading_another_field_that_is_out_of_range_gives_a_400():
     with pytest.raises(Error) as info:
         moonshot.chat(moonshot.load_settings({}), call)
     assert (info.value.status, info.value.param) == (400, "temperature")
+
+
+@pytest.mark.parametrize(("kind", "body", "param"), [
+    ("minimax", {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "reasoning_content": "OUT"}]}, "messages"),
+    ("minimax", {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "OUT", "reasoning_content": "r"}]}, "messages"),
+    ("zhipu", {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}, "x": "OUT"}]}]}, "messages"),
+])
+def test_hooks_reading_values_out_of_range_give_a_400(kind, body, param):
+    raw = msgspec.json.encode({"model": "m", **body}).replace(b'"OUT"', b"1e5000")
+    call = Call(id="c", created=1, model="m", client_model="m", key="k", body=raw, fields=msgspec.json.decode(raw, type=dict[str, msgspec.Raw]))
+    mod = providers.load(kind)
+    with pytest.raises(Error) as info:
+        mod.chat(mod.load_settings({}), call)
+    assert (info.value.status, info.value.param) == (400, param)
+
+
+def test_embeddings_encoding_format_checked_before_the_call():
+    raw = b'{"model":"embedding-3","input":"x","encoding_format":1e5000}'
+    call = Call(id="c", created=1, model="m", client_model="m", key="k", body=raw, fields=msgspec.json.decode(raw, type=dict[str, msgspec.Raw]))
+    for bad in (raw, raw.replace(b"1e5000", b'"int8"')):
+        call = Call(id="c", created=1, model="m", client_model="m", key="k", body=bad, fields=msgspec.json.decode(bad, type=dict[str, msgspec.Raw]))
+        with pytest.raises(Error) as info:
+            zhipu.embeddings(zhipu.load_settings({}), call)
+        assert (info.value.status, info.value.param) == (400, "encoding_format")
