@@ -419,7 +419,10 @@ def chat_result(v: Vendor, s: Any, call: Call, body: bytes) -> bytes:
         needs = needs or splitter.needs(body)
     if not needs:
         return body
-    doc = _doc.decode(body)
+    try:
+        doc = _doc.decode(body)
+    except msgspec.DecodeError:  # JSON, but with a number msgspec cannot hold
+        raise Error(502, f"{v.name} answered with a value out of range.", code="upstream_invalid_json") from None
     for choice in doc.get("choices") or ():
         if not isinstance(choice, dict):
             continue

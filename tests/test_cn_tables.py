@@ -411,3 +411,10 @@ def test_embeddings_encoding_format_checked_before_the_call():
         with pytest.raises(Error) as info:
             zhipu.embeddings(zhipu.load_settings({}), call)
         assert (info.value.status, info.value.param) == (400, "encoding_format")
+
+
+def test_answer_with_a_number_out_of_range_is_a_502():
+    body = b'{"choices":[{"index":0,"message":{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":1e400}}'
+    with pytest.raises(Error) as info:
+        providers.load("deepseek").chat_result(None, _call({"model": "m", "messages": []}), body)
+    assert info.value.status == 502
