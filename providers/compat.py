@@ -467,7 +467,9 @@ def _take_usage(doc: dict[str, Any], choices: list[Any]) -> Any:
 
 def _odd_finish(payload: bytes) -> bool:
     n = payload.count(_FINISH_KEY)
-    return n > 0 and n != len(_STANDARD_FINISH_VALUE.findall(payload))
+    if n == 0 or n == payload.count(b'"finish_reason":null'):  # nearly every chunk: no regex
+        return False
+    return n != len(_STANDARD_FINISH_VALUE.findall(payload))
 
 
 class ChatStream:
