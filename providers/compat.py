@@ -484,6 +484,7 @@ class ChatStream:
         self.tools: dict[int, dict[int, str]] = {}  # choice → tool index → id
         self.reasoning = v.reasoning() if v.reasoning is not None else None
         self.inband = v.inband
+        self.meta: dict[str, Any] = {}  # the last chunk decoded, for a chunk aoa must write itself
 
     def feed(self, event: str, data: bytes) -> list[bytes]:
         if event == "error" or data.startswith(b'{"error"'):
@@ -531,6 +532,7 @@ class ChatStream:
                     self.reasoning.delta(i, delta, choice.get("finish_reason") is not None)
             if choice.get("finish_reason") is not None:
                 choice["finish_reason"] = _finish(v, choice["finish_reason"], bool(self.tools.get(i)))
+        self.meta = doc
         out = [_encode(doc)]
         if usage is not None and self.call.include_usage:
             # OpenAI sends usage alone, in a last chunk without choices; vendors put it on the
@@ -540,7 +542,13 @@ class ChatStream:
         return out
 
     def close(self) -> list[bytes]:
-        return self.relay.close()
+        out = self.relay.close()
+        if self.reasoning is not None and self.reasoning.pending:
+            # Text held back as a maybe-tag when the stream ended without a finishing chunk.
+            meta = {k: self.meta[k] for k in ("id", "object", "created", "model") if k in self.meta}
+            for i, delta in self.reasoning.flush():
+                out.append(_encode({**meta, "choices": [{"index": i, "delta": delta, "finish_reason": None}]}))
+        return out
 
 
 # --- errors -------------------------------------------------------------------------------

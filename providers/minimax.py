@@ -168,6 +168,16 @@ class ThinkSplitter:
         self.details[i] = None if seen else text
         return text
 
+    def flush(self) -> list[tuple[int, dict[str, Any]]]:
+        """What is still held back, as the deltas that end each choice's text."""
+        out = []
+        for i in list(self.pending):
+            delta: dict[str, Any] = {}
+            self.delta(i, delta, True)
+            if delta:
+                out.append((i, delta))
+        return out
+
     def delta(self, i: int, delta: dict[str, Any], finishing: bool) -> None:
         # States per choice: start → open (just after <think>) → think → after (just after
         # </think>) → answer; a stream without a leading <think> goes start → answer.

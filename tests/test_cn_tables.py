@@ -418,3 +418,13 @@ def test_answer_with_a_number_out_of_range_is_a_502():
     with pytest.raises(Error) as info:
         providers.load("deepseek").chat_result(None, _call({"model": "m", "messages": []}), body)
     assert info.value.status == 502
+
+
+@pytest.mark.parametrize(("pieces", "field", "text"), [(["<"], "content", "<"), (["<think>\nidea\n"], "reasoning_content", "\n")])
+def test_think_splitter_held_text_reaches_a_stream_that_ends_without_finishing(pieces, field, text):
+    stream = _stream("minimax")
+    for piece in pieces:
+        stream.feed("message", _chunk({"content": piece}))
+    stream.feed("message", b"[DONE]")
+    out = [msgspec.json.decode(p) for p in stream.close()]
+    assert out[-1]["choices"][0]["delta"][field].endswith(text) and out[-1]["id"] == "1"
