@@ -626,3 +626,9 @@ def test_tool_input_given_at_block_start_is_not_doubled_by_deltas():
         chunks = _stream(_sse(*events), _call(body))
         args = "".join(tc["function"].get("arguments", "") for c in chunks for tc in c["choices"][0]["delta"].get("tool_calls") or ())
         assert args == expected
+
+
+def test_an_empty_unfinished_message_is_not_an_empty_success():
+    with pytest.raises(Error) as exc:
+        anthropic.chat_result(S, _call(), b'{"type":"message"}')
+    assert (exc.value.status, exc.value.code) == (502, "upstream_incomplete")
