@@ -71,6 +71,13 @@ def test_gemini_embeddings_refuse_the_same(recorder, aoa_server, model):
     assert rec.seen == []
 
 
+@pytest.mark.parametrize("model", ["x:countTokens", "models/gemini-2.5-flash:streamGenerateContent", "tunedModels/t:transferOwnership"])
+def test_gemini_refuses_a_custom_method_in_the_model_name(model):
+    with pytest.raises(core.Error) as exc:
+        gemini.model_path(model)
+    assert exc.value.param == "model"
+
+
 @pytest.mark.parametrize("model", ["gemini-2.5-flash", "models/gemini-2.5-flash", "tunedModels/my-model-1", "gemini-1.5-pro-002"])
 def test_gemini_keeps_real_model_names(model):
     assert gemini.model_path(model).endswith(model.split("/")[-1])
