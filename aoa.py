@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import hashlib
 import hmac
 import ipaddress
@@ -31,7 +32,8 @@ from aiohttp.web_protocol import RequestPayloadError
 import providers
 from gateway.config import Config, config_secrets, describe, load_config
 from gateway.fetch import fetch_media, open_fetcher
-from gateway.logs import Trace, access, setup_logging
+from gateway.listen import bind
+from gateway.logs import Trace, access, flush_access_log, request_id, setup_logging
 from gateway.redact import Redactor
 from gateway.sse import DONE, SSE_HEADERS, SSEDecoder
 from gateway.upstream import TRANSPORT_ERRORS, open_session, timeout, transport_error
@@ -152,21 +154,22 @@ async def _call(request: web.Request, id_kind: str, *, required: tuple[str, ...]
 # --- errors -------------------------------------------------------------------------------
 
 
-def error_body(err: core.Error, redact: Redactor, key: str = "") -> bytes:
+def error_body(err: core.Error, redact: Redactor, key: str = "", rid: str | None = None) -> bytes:
     body = oai.ErrorBody(
         message=redact(err.message, key),
         type=err.type,
         param=err.param,
         code=err.code,
+        request_id=rid or msgspec.UNSET,
     )
     return oai.encode(oai.ErrorEnvelope(error=body))
 
 
-def error_response(err: core.Error, redact: Redactor, key: str = "") -> web.Response:
+def error_response(err: core.Error, redact: Redactor, key: str = "", rid: str | None = None) -> web.Response:
     headers = {"Retry-After": err.retry_after} if err.retry_after else None
     return web.Response(
         status=err.status,
-        body=error_body(err, redact, key),
+        body=error_body(err, redact, key, rid),
         content_type="application/json",
         headers=headers,
     )
@@ -264,7 +267,8 @@ class Downstream:
         assert self.response is not None
         self.request[TRACE].stream_error = err.status
         try:
-            await self.response.write(b"data: " + error_body(err, st.redact, key) + b"\n\n")
+            rid = self.request[TRACE].request_id
+            await self.response.write(b"data: " + error_body(err, st.redact, key, rid) + b"\n\n")
             await self.response.write_eof()
         except (ConnectionError, RuntimeError):
             pass
@@ -516,6 +520,9 @@ async def health(request: web.Request) -> web.Response:
 
 OPEN_PATHS = frozenset({"/", "/health", "/healthz", "/ping"})
 OVERHEAD_HEADER = "X-AOA-Overhead-Ms"
+REQUEST_ID_HEADER = "X-Request-Id"
+# Browsers hide response headers from scripts unless they are exposed.
+EXPOSE_HEADERS = f"{OVERHEAD_HEADER}, {REQUEST_ID_HEADER}, Retry-After"
 
 
 def _authorized(st: State, request: web.Request) -> bool:
@@ -540,7 +547,7 @@ def _cors_origin(st: State, request: web.Request) -> str | None:
 @web.middleware
 async def middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
     st = request.app[STATE]
-    request[TRACE] = Trace()
+    trace = request[TRACE] = Trace(request_id(request.headers.get("X-Request-Id")))
     try:
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             resp: web.StreamResponse = _preflight(st, request)
@@ -549,16 +556,16 @@ async def middleware(request: web.Request, handler: Callable[[web.Request], Awai
         else:
             resp = await handler(request)
     except core.Error as err:
-        resp = error_response(err, st.redact, _bearer(request))
+        resp = error_response(err, st.redact, _bearer(request), trace.request_id)
     except web.HTTPException as exc:
-        resp = error_response(_http_error(exc), st.redact)
+        resp = error_response(_http_error(exc), st.redact, rid=trace.request_id)
     except asyncio.CancelledError:
-        access(request.method, request.path, 499, request[TRACE])
+        access(request.method, request.path, 499, trace)
         raise
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        resp = error_response(core.Error(500, "Internal error in aoa; see its log.", code="internal_error"), st.redact)
-    access(request.method, request.path, resp.status, request[TRACE])
+        log.exception("unhandled error on %s %s (request %s)", request.method, request.path, trace.request_id)
+        resp = error_response(core.Error(500, "Internal error in aoa; see its log.", code="internal_error"), st.redact, rid=trace.request_id)
+    access(request.method, request.path, resp.status, trace)
     return resp
 
 
@@ -593,9 +600,11 @@ async def _on_prepare(request: web.Request, response: web.StreamResponse) -> Non
     origin = _cors_origin(st, request)
     if origin and "Access-Control-Allow-Origin" not in response.headers:
         response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
         response.headers["Vary"] = "Origin"
     trace = request.get(TRACE)
     if trace is not None:
+        response.headers[REQUEST_ID_HEADER] = trace.request_id
         own = time.perf_counter() - trace.t0 - trace.upstream_s
         response.headers[OVERHEAD_HEADER] = f"{max(own, 0.0) * 1000:.3f}"
 
@@ -614,11 +623,16 @@ async def _sessions(app: web.Application):
     await st.fetcher.close()
 
 
+async def _flush_logs(app: web.Application) -> None:
+    flush_access_log()
+
+
 def make_app(config: Config) -> web.Application:
     app = web.Application(middlewares=[middleware], client_max_size=config.max_body)
     app[STATE] = State(config)
     app.cleanup_ctx.append(_sessions)
     app.on_response_prepare.append(_on_prepare)
+    app.on_cleanup.append(_flush_logs)
     for prefix in ("/v1", ""):
         app.router.add_post(f"{prefix}/chat/completions", chat_completions)
         app.router.add_post(f"{prefix}/completions", completions)
@@ -641,10 +655,11 @@ def _loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def banner(config: Config) -> None:
+def banner(config: Config, port: int | None = None) -> None:
     common = config.settings.common
     where = common.endpoint or "in-process"
-    log.info("aoa %s serving AOA_TYPE=%s (%s, model %s) on http://%s:%d", __version__, config.kind, where, common.model or "-", config.host, config.port)
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    log.info("aoa %s serving AOA_TYPE=%s (%s, model %s) on http://%s:%d", __version__, config.kind, where, common.model or "-", host, port or config.port)
     if config.fallback:
         log.warning("No upstream configured (AOA_TYPE unset, no AZURE_ENDPOINT): answering with the built-in mock upstream. Set AOA_TYPE and the vendor's variables to use a real one.")
     if common.api_key and not config.api_keys and not _loopback(config.host):
@@ -667,23 +682,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         print(msgspec.json.format(msgspec.json.encode(describe(config))).decode())
         return 0
-    setup_logging(config.log_level, config_secrets(config))
-    banner(config)
+    try:
+        sockets = bind(config.host, config.port)
+    except core.ConfigError as exc:
+        print(f"aoa: cannot start: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(config.log_level, config_secrets(config), config.log_format)
+    banner(config, sockets[0].getsockname()[1])
     # Opt-in only: measured side by side (bench/README.md) uvloop lowered throughput under load.
+    # (load_config made sure it is importable.)
     if config.uvloop:
-        try:
-            import uvloop
-        except ImportError:
-            print("aoa: AOA_UVLOOP=true but uvloop is not installed (pip install 'aoa[uvloop]')", file=sys.stderr)
-            return 2
+        import uvloop
+
         runner_loop = uvloop.new_event_loop()
     else:
         runner_loop = asyncio.new_event_loop()
     asyncio.set_event_loop(runner_loop)
+    app = make_app(config)
+    # Everything built so far lives as long as the process: move it out of the collector's
+    # sight, so that full collections no longer walk tens of thousands of start-up objects.
+    gc.collect()
+    gc.freeze()
     web.run_app(
-        make_app(config),
-        host=config.host,
-        port=config.port,
+        app,
+        sock=sockets,
         shutdown_timeout=config.shutdown_grace,
         handler_cancellation=True,
         access_log=None,

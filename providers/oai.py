@@ -382,6 +382,8 @@ class ErrorBody(Out):
     type: str
     param: str | None = None
     code: str | None = None
+    # aoa's addition: the request's `X-Request-Id` (the openai SDK keeps it in `exc.body`).
+    request_id: str | UnsetType = UNSET
 
 
 class ErrorEnvelope(Out):
