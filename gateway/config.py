@@ -18,6 +18,7 @@ import msgspec
 import providers
 from providers import core
 
+from . import google_auth
 from .redact import Redactor
 
 DEFAULTS = {
@@ -60,6 +61,8 @@ class Config(msgspec.Struct, kw_only=True):
     uvloop: bool = False
     settings: Any  # the provider's Settings
     fallback: bool = False  # True when no upstream was configured and the mock answers
+    # A Google service account (Vertex AI on a project): the IO layer mints its tokens.
+    credential: google_auth.ServiceAccount | None = None
 
 
 def load_config(env: Mapping[str, str]) -> Config:
@@ -87,6 +90,7 @@ def load_config(env: Mapping[str, str]) -> Config:
     if uvloop and importlib.util.find_spec("uvloop") is None:
         raise core.ConfigError("AOA_UVLOOP=true but uvloop is not installed (pip install 'aoa[uvloop]', or unset AOA_UVLOOP)")
     keys = tuple(k.strip() for k in env.get("AOA_API_KEYS", "").split(",") if k.strip())
+    settings = providers.load(kind).load_settings(env)
     origins = tuple(o.strip() for o in env.get("AOA_CORS_ORIGINS", "*").split(",") if o.strip())
     return Config(
         kind=kind,
@@ -106,8 +110,9 @@ def load_config(env: Mapping[str, str]) -> Config:
         fetch_max_bytes=core.parse_int(env, "AOA_FETCH_MAX_BYTES", DEFAULTS["AOA_FETCH_MAX_BYTES"], low=1),
         fetch_timeout=core.parse_float(env, "AOA_FETCH_TIMEOUT", DEFAULTS["AOA_FETCH_TIMEOUT"], low=0.001),
         uvloop=uvloop,
-        settings=providers.load(kind).load_settings(env),
+        settings=settings,
         fallback=fallback,
+        credential=google_auth.load(env, settings),
     )
 
 
@@ -142,7 +147,8 @@ def describe(config: Config) -> dict[str, Any]:
     for name in ("http_proxy", "socks_proxy"):
         if common.get(name):
             common[name] = redact(common[name])
-    out = msgspec.to_builtins(config)
+    out = msgspec.to_builtins(msgspec.structs.replace(config, credential=None))
+    out["credential"] = f"service account {config.credential.email}" if config.credential else None
     out["api_keys"] = f"({len(config.api_keys)} set)" if config.api_keys else "(none: open access)"
     out["settings"] = settings
     return out

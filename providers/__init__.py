@@ -38,6 +38,16 @@ KINDS: dict[str, str] = {
     "mock": "mock",
     "qwen": "qwen",
     "gemini": "gemini",
+    "anthropic": "anthropic",
+    "claude": "anthropic",
+    "deepseek": "deepseek",
+    "moonshot": "moonshot",
+    "kimi": "moonshot",
+    "zhipu": "zhipu",
+    "glm": "zhipu",
+    "minimax": "minimax",
+    "qianfan": "qianfan",
+    "spark": "spark",
 }
 
 REQUIRED = (

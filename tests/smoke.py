@@ -28,6 +28,9 @@ from typing import Any
 import httpx
 import openai
 
+from tests.fakes.anthropic_api import FakeAnthropic
+from tests.fakes.cn_vendors import BASE as CN_BASE
+from tests.fakes.cn_vendors import FakeVendor
 from tests.fakes.dashscope_api import FakeDashScope
 from tests.fakes.gemini_api import FakeGemini
 from tests.fakes.openai_api import FakeOpenAI
@@ -58,7 +61,18 @@ SMOKE: dict[str, Row] = {
     "yi": Row(lambda: FakeOpenAI(key=KEY), lambda url: {"YI_ENDPOINT": url, "YI_API_KEY": KEY}, model="yi-lightning"),
     "gemini": Row(lambda: FakeGemini(key=KEY), lambda url: {"GEMINI_ENDPOINT": url, "GEMINI_API_KEY": KEY}, model="gemini-2.5-flash"),
     "qwen": Row(lambda: FakeDashScope(key=KEY), lambda url: {"QWEN_ENDPOINT": url, "QWEN_API_KEY": KEY}, model="qwen-plus"),
+    "anthropic": Row(lambda: FakeAnthropic(key=KEY), lambda url: {"ANTHROPIC_ENDPOINT": url, "ANTHROPIC_API_KEY": KEY}, model="claude-sonnet-4-5"),
 }
+# The OpenAI-compatible Chinese vendors share one fake, each at its own base path.
+for _kind in ("deepseek", "moonshot", "zhipu", "minimax", "qianfan", "spark"):
+    SMOKE[_kind] = Row(
+        lambda k=_kind: FakeVendor(k, key=KEY),
+        lambda url, k=_kind: {f"{k.upper()}_ENDPOINT": url + CN_BASE[k], f"{k.upper()}_API_KEY": KEY},
+        model="m-1",
+    )
+# Aliases of a kind: the same module under another AOA_TYPE name.
+for _alias, _kind in (("claude", "anthropic"), ("kimi", "moonshot"), ("glm", "zhipu")):
+    SMOKE[_alias] = SMOKE[_kind]
 
 
 def _free_port() -> int:
