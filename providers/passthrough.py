@@ -21,7 +21,10 @@ def with_model(call: Call, model: str | None) -> bytes:
 
     When the client already named that model (no alias applied) the body is relayed as the
     very bytes received: re-encoding a 20 MB vision body would only copy it."""
-    if model is not None and model == call.client_model and "model" in call.fields and call.body:
+    if call.body and (
+        (model is not None and model == call.client_model and "model" in call.fields)
+        or (model is None and "model" not in call.fields)
+    ):
         return call.body
     fields = dict(call.fields)
     if model is None:
