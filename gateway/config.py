@@ -18,7 +18,7 @@ import msgspec
 import providers
 from providers import core
 
-from . import google_auth
+from . import google_auth, responses_store
 from .redact import Redactor
 
 DEFAULTS = {
@@ -63,6 +63,7 @@ class Config(msgspec.Struct, kw_only=True):
     fallback: bool = False  # True when no upstream was configured and the mock answers
     # A Google service account (Vertex AI on a project): the IO layer mints its tokens.
     credential: google_auth.ServiceAccount | None = None
+    responses_store: Any = None  # gateway.responses_store.Settings
 
 
 def load_config(env: Mapping[str, str]) -> Config:
@@ -93,6 +94,7 @@ def load_config(env: Mapping[str, str]) -> Config:
     settings = providers.load(kind).load_settings(env)
     origins = tuple(o.strip() for o in env.get("AOA_CORS_ORIGINS", "*").split(",") if o.strip())
     return Config(
+        responses_store=responses_store.load_settings(env),
         kind=kind,
         host=host,
         port=port,
