@@ -5,7 +5,8 @@
     sse       the upstream SSE decoder and the downstream framing
     upstream  connectors, proxies, the upstream session, transport failures → errors
     fetch     guarded fetching of client-named media
-    logs      logging set-up and the access log
+    logs      logging set-up, request ids and the access log (text or JSON lines)
+    listen    binding the listening sockets before start-up (clear errors, banner after bind)
     google_auth  Google service-account tokens for Vertex AI (the credential of each call)
 
 Gateway policies (key pools, retries, limits, cache, metrics, chat log, the Responses store,

@@ -116,9 +116,13 @@ class _AccessLog:
         second = int(now)
         if second != self._second:  # strftime once per second, not per line
             self._second = second
-            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S" if self.json else "%Y-%m-%d %H:%M:%S", time.localtime(now))
+            # JSON lines carry UTC (log pipelines compare across hosts); text matches the other lines.
+            self._stamp = (
+                time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) if self.json
+                else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+            )
         ms = int((now - second) * 1000)
-        return f"{self._stamp}.{ms:03d}" if self.json else f"{self._stamp},{ms:03d}"
+        return f"{self._stamp}.{ms:03d}Z" if self.json else f"{self._stamp},{ms:03d}"
 
     def _scrub(self, value: str) -> str:
         # A client could put a configured secret into a path or model name; plain substring
@@ -216,7 +220,7 @@ class JSONFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(record.created)) + f".{int(record.msecs):03d}",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),

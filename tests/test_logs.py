@@ -122,6 +122,7 @@ def test_json_format(aoa_server, access_lines):
     assert first["request_id"] == "j-1" == r.headers["X-Request-Id"]
     assert (first["method"], first["path"], first["status"], first["model"], first["stream"]) == ("POST", "/v1/chat/completions", 200, "a\nb", True)
     assert first["logger"] == "aoa.access" and first["upstream_status"] == "-" and first["ms"] >= 0
+    assert first["time"].endswith("Z") and "T" in first["time"]  # UTC, ISO 8601
     assert second["status"] == 404 and second["request_id"].startswith("req_")
     for name in logs.Trace.EXTRA:
         assert name not in first  # a policy that is off adds nothing
