@@ -24,3 +24,28 @@ def test_unchanged_model_relays_the_bytes_received(serve, aoa_server):
     assert r.status_code == 200, r.text
     sent = json.loads(fake.last.body)
     assert sent["model"] == "gpt-4o-mini" and sent["x-extra"] == [1, 2.5] and sent["messages"][0]["content"] == "café 😀"
+
+
+def test_sse_bulk_path_matches_the_line_parser():
+    """The bulk path for plain `data:` events gives exactly what the line parser gives, for any
+    split of the stream into reads and any mix of event shapes."""
+    import random
+
+    from gateway import sse
+
+    pieces = [b"data: {\"a\":1}\n\n", b"data: x\r\n\r\n", b": keep-alive\n\n", b"event: error\ndata: {\"e\":2}\n\n",
+              b"data: one\ndata: two\n\n", b"\n", b"data:nospace\n\n", b"data: [DONE]\n\n", b"id: 7\ndata: y\n\n", b"data: z\r\r"]
+    rng = random.Random(7)
+    for _ in range(300):
+        stream = b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+        cuts = sorted(rng.sample(range(1, len(stream)), min(len(stream) - 1, rng.randint(0, 6)))) if len(stream) > 1 else []
+        reads = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)])]
+        got = {}
+        for fast in (True, False):
+            sse.FAST = fast
+            try:
+                d = sse.SSEDecoder()
+                got[fast] = [e for r in reads for e in d.feed(r)] + d.close()
+            finally:
+                sse.FAST = True
+        assert got[True] == got[False], (stream, reads)
