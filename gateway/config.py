@@ -20,6 +20,7 @@ from providers import core
 
 from . import google_auth, responses_store
 from .redact import Redactor
+from .retry import Policy, load_policy
 
 DEFAULTS = {
     "AOA_TYPE": "azure",
@@ -59,6 +60,11 @@ class Config(msgspec.Struct, kw_only=True):
     fetch_max_bytes: int
     fetch_timeout: float
     uvloop: bool = False
+    # Resilience and observability (gateway/retry.py, gateway/keys.py, gateway/metrics.py).
+    retry: Policy = Policy()
+    metrics: bool = True
+    stream_usage: bool = True
+    otel_endpoint: str = ""
     settings: Any  # the provider's Settings
     fallback: bool = False  # True when no upstream was configured and the mock answers
     # A Google service account (Vertex AI on a project): the IO layer mints its tokens.
@@ -112,6 +118,10 @@ def load_config(env: Mapping[str, str]) -> Config:
         fetch_max_bytes=core.parse_int(env, "AOA_FETCH_MAX_BYTES", DEFAULTS["AOA_FETCH_MAX_BYTES"], low=1),
         fetch_timeout=core.parse_float(env, "AOA_FETCH_TIMEOUT", DEFAULTS["AOA_FETCH_TIMEOUT"], low=0.001),
         uvloop=uvloop,
+        retry=load_policy(env),
+        metrics=core.parse_bool(env, "AOA_METRICS", True),
+        stream_usage=core.parse_bool(env, "AOA_STREAM_USAGE", True),
+        otel_endpoint=_otel(env),
         settings=settings,
         fallback=fallback,
         credential=google_auth.load(env, settings),
@@ -130,9 +140,18 @@ def _host(host: str) -> str:
     raise core.ConfigError(f"AOA_HOST={host!r} is not an IP address or a host name (no scheme, no port: e.g. 0.0.0.0, ::, 127.0.0.1, localhost)")
 
 
+def _otel(env: Mapping[str, str]) -> str:
+    endpoint = core.parse_url(env, "AOA_OTEL_ENDPOINT", "")
+    if endpoint:
+        from .otel import check_available
+
+        check_available()
+    return endpoint
+
+
 def config_secrets(config: Config) -> list[str]:
     common = config.settings.common
-    found = [*config.api_keys, common.api_key]
+    found = [*config.api_keys, common.api_key, *common.api_keys]
     for url in (common.http_proxy, common.socks_proxy):
         if url:
             parts = urlsplit(url)
@@ -146,11 +165,14 @@ def describe(config: Config) -> dict[str, Any]:
     settings = msgspec.to_builtins(config.settings)
     common = settings.get("common", {})
     common["api_key"] = "(set)" if common.get("api_key") else "(client's bearer token)"
+    common["api_keys"] = f"({len(common.get('api_keys') or ())} set)"
     for name in ("http_proxy", "socks_proxy"):
         if common.get(name):
             common[name] = redact(common[name])
     out = msgspec.to_builtins(msgspec.structs.replace(config, credential=None))
     out["credential"] = f"service account {config.credential.email}" if config.credential else None
     out["api_keys"] = f"({len(config.api_keys)} set)" if config.api_keys else "(none: open access)"
+    if config.otel_endpoint:
+        out["otel_endpoint"] = redact(config.otel_endpoint)
     out["settings"] = settings
     return out

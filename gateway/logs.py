@@ -44,14 +44,22 @@ class Trace:
       stream           whether the client asked for a stream
       ms               total time in aoa, upstream included
       stream_error     the status of an error sent as an event after a stream had started
-    Gateway policies add facts through `EXTRA`: each is a slot defaulting to None, rendered only
-    when set, so a policy that is off adds nothing to the line. Reserved for retries and key
-    pools: `attempts` (upstream attempts made), `key_index` (which pooled key answered), and for
-    usage accounting `prompt_tokens`, `completion_tokens`.
+    and, only when they say something (so a policy that is off adds nothing to the line):
+      attempts         upstream attempts, when more than one (gateway/retry.py)
+      key_index        which of several `<P>_API_KEY` keys answered (gateway/keys.py)
+      tokens           prompt/completion tokens as the upstream reported them, with `cached`
+                       and `reasoning` when non-zero (JSON: tokens_in, tokens_out, …)
+    `overhead_s` and `ttft_s` feed gateway/metrics.py and are not logged. A new fact is a slot
+    here, a default that means "nothing to say", and one line in `_facts`.
     """
 
-    EXTRA = ("attempts", "key_index", "prompt_tokens", "completion_tokens")
-    __slots__ = ("t0", "request_id", "upstream_s", "upstream_status", "model", "stream", "stream_error", "first_chunk", *EXTRA)
+    __slots__ = (
+        "t0", "request_id", "upstream_s", "upstream_status", "model", "stream", "stream_error", "first_chunk",
+        # Upstream attempts and key pool (gateway/retry.py, gateway/keys.py); tokens as the
+        # upstream reported them (gateway/usage.py); timings for gateway/metrics.py.
+        "attempts", "key_index", "tokens_in", "tokens_out", "tokens_cached", "tokens_reasoning",
+        "overhead_s", "ttft_s",
+    )
 
     def __init__(self, request_id: str = "-") -> None:
         self.t0 = time.perf_counter()
@@ -62,10 +70,17 @@ class Trace:
         self.stream = False
         self.stream_error: int | None = None
         self.first_chunk = False
-        self.attempts: int | None = None
-        self.key_index: int | None = None
-        self.prompt_tokens: int | None = None
-        self.completion_tokens: int | None = None
+        self.attempts = 0
+        self.key_index = -1  # position in <P>_API_KEY when it lists several keys, else -1
+        self.tokens_in: int | None = None
+        self.tokens_out: int | None = None
+        self.tokens_cached: int | None = None
+        self.tokens_reasoning: int | None = None
+        self.overhead_s: float | None = None  # aoa's own time until the answer's headers
+        self.ttft_s: float | None = None  # streams: arrival → first chunk written
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
 
 
 # --- request ids ------------------------------------------------------------------------
@@ -144,20 +159,9 @@ class _AccessLog:
             }
             if trace.stream_error:
                 record["stream_error"] = trace.stream_error
-            for name in Trace.EXTRA:
-                value = getattr(trace, name)
-                if value is not None:
-                    record[name] = value
+            record.update(_facts(trace))
             return _encode(record).decode()
-        extra = f" stream_error={trace.stream_error}" if trace.stream_error else ""
-        for name in Trace.EXTRA:
-            value = getattr(trace, name)
-            if value is not None:
-                extra += f" {name}={value}"
-        return (
-            f"{self._time()} INFO aoa.access: {escape(method)} {escape(path)} {status} upstream={trace.upstream_status} "
-            f"model={escape(model)} stream={'yes' if trace.stream else 'no'} {ms:.1f}ms{extra} rid={escape(trace.request_id)}"
-        )
+        return f"{self._time()} INFO aoa.access: {_message(method, path, status, trace, model, ms)}"
 
     def add(self, line: str) -> None:
         self.lines.append(line)
@@ -186,6 +190,46 @@ class _AccessLog:
             pass
 
 
+def _message(method: str, path: str, status: int, trace: Trace, model: str, ms: float) -> str:
+    extra = f" stream_error={trace.stream_error}" if trace.stream_error else ""
+    extra += _resilience(trace)
+    return (
+        f"{escape(method)} {escape(path)} {status} upstream={trace.upstream_status} "
+        f"model={escape(model)} stream={'yes' if trace.stream else 'no'} {ms:.1f}ms{extra} rid={escape(trace.request_id)}"
+    )
+
+
+def _facts(trace: Trace) -> dict[str, int]:
+    """The policy facts that say something (see `Trace`), as JSON keys."""
+    out: dict[str, int] = {}
+    if trace.attempts > 1:
+        out["attempts"] = trace.attempts
+    if trace.key_index >= 0:
+        out["key_index"] = trace.key_index
+    for name in ("tokens_in", "tokens_out", "tokens_cached", "tokens_reasoning"):
+        value = getattr(trace, name)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+# Attempts, key and tokens (gateway/retry.py, gateway/keys.py, gateway/usage.py): only what
+# differs from the plain case, so a one-key, one-attempt request without usage adds nothing.
+def _resilience(trace: Trace) -> str:
+    parts = ""
+    if trace.attempts > 1:
+        parts += f" attempts={trace.attempts}"
+    if trace.key_index >= 0:
+        parts += f" key_index={trace.key_index}"  # not `key=`: the redactor masks that
+    if trace.tokens_in is not None or trace.tokens_out is not None:
+        parts += f" tokens={trace.tokens_in if trace.tokens_in is not None else '-'}/{trace.tokens_out if trace.tokens_out is not None else '-'}"
+        if trace.tokens_cached:
+            parts += f" cached={trace.tokens_cached}"
+        if trace.tokens_reasoning:
+            parts += f" reasoning={trace.tokens_reasoning}"
+    return parts
+
+
 _encode = msgspec.json.Encoder().encode
 _access: _AccessLog | None = None
 
@@ -207,9 +251,17 @@ def close_access_log() -> None:
     setup_access_log(None)
 
 
+access_log = logging.getLogger("aoa.access")
+
+
 def access(method: str, path: str, status: int, trace: Trace) -> None:
     if _access is not None:
         _access.add(_access.line(method, path, status, trace))
+    elif access_log.isEnabledFor(logging.INFO):
+        # Embedded without setup_logging (an app built in a test, say): through `logging`, so
+        # the host's handlers see the same line.
+        ms = (time.perf_counter() - trace.t0) * 1000
+        access_log.info("%s", _message(method, path, status, trace, trace.model, ms))
 
 
 # --- process logging ----------------------------------------------------------------------

@@ -49,3 +49,12 @@ def test_sse_bulk_path_matches_the_line_parser():
             finally:
                 sse.FAST = True
         assert got[True] == got[False], (stream, reads)
+
+
+def test_unchanged_model_stream_still_asks_for_usage(serve, aoa_server):
+    fake = FakeOpenAI(key="sk")
+    up = serve(fake.app())
+    srv = aoa_server({"AOA_TYPE": "openai", "OPENAI_ENDPOINT": up.url + "/v1", "OPENAI_API_KEY": "sk"})
+    body = b'{"model": "gpt-4o", "stream": true, "messages": [{"role": "user", "content": "hi"}]}'
+    httpx.post(srv.url + "/v1/chat/completions", content=body, headers={"Content-Type": "application/json"})
+    assert json.loads(fake.last.body)["stream_options"] == {"include_usage": True}

@@ -124,16 +124,20 @@ def test_json_format(aoa_server, access_lines):
     assert first["logger"] == "aoa.access" and first["upstream_status"] == "-" and first["ms"] >= 0
     assert first["time"].endswith("Z") and "T" in first["time"]  # UTC, ISO 8601
     assert second["status"] == 404 and second["request_id"].startswith("req_")
-    for name in logs.Trace.EXTRA:
-        assert name not in first  # a policy that is off adds nothing
+    for name in ("attempts", "key_index"):
+        assert name not in first  # one attempt, one key: nothing to say
 
 
-def test_extra_trace_fields_are_rendered(access_lines):
+def test_policy_facts_are_rendered(access_lines):
     lines = access_lines()
     trace = logs.Trace("r-1")
-    trace.attempts, trace.key_index = 2, 1
+    trace.attempts, trace.key_index, trace.tokens_in, trace.tokens_out = 2, 1, 10, 5
     logs.access("POST", "/v1/chat/completions", 200, trace)
-    assert lines()[-1].endswith(" attempts=2 key_index=1 rid=r-1")
+    assert lines()[-1].endswith(" attempts=2 key_index=1 tokens=10/5 rid=r-1")
+    json_lines = access_lines("json")
+    logs.access("POST", "/v1/chat/completions", 200, trace)
+    record = json.loads(json_lines()[-1])
+    assert (record["attempts"], record["key_index"], record["tokens_in"], record["tokens_out"]) == (2, 1, 10, 5)
 
 
 def test_json_format_for_every_log_line(capsys):
