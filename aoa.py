@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import hashlib
 import hmac
@@ -586,6 +587,19 @@ class ResponsesDownstream(Downstream):
 class RelayDownstream(Downstream):
     """Relay mode: the upstream's Responses events, already framed with their names."""
 
+    def __init__(self, request: web.Request, events: responses.RelayEvents,
+                 claim: Callable[[str], Awaitable[None]] | None) -> None:
+        super().__init__(request)
+        self.events = events
+        self.claim = claim
+
+    async def write(self, payloads: list[bytes]) -> None:
+        # Claimed before the client can see the id, so a follow-up at once finds it.
+        if self.claim is not None and self.events.id is not None:
+            await self.claim(self.events.id)
+            self.claim = None
+        await super().write(payloads)
+
     def frame(self, payloads: list[bytes]) -> bytes:
         return b"".join(payloads)
 
@@ -594,7 +608,8 @@ class RelayDownstream(Downstream):
 
     def error_frame(self, err: core.Error, key: str) -> bytes:
         st = self.request.app[STATE]
-        event = {"type": "error", "code": err.code, "message": st.redact(err.message, key), "param": err.param}
+        event = {"type": "error", "code": err.code or err.type, "message": st.redact(err.message, key), "param": err.param,
+                 "sequence_number": self.events.relayed}
         return responses.frame("error", oai.encode(event))
 
 
@@ -605,6 +620,13 @@ async def _relay_responses(request: web.Request, call: core.Call, suffix: str, m
     assert url is not None
     if request.query_string:
         url += ("&" if "?" in url else "?") + request.query_string
+    owner = _bearer(request)
+    claim: Callable[[str], Awaitable[None]] | None = None
+    if call.key != owner:  # aoa's own upstream key: the upstream cannot tell aoa's clients apart
+        claim = functools.partial(st.responses_store.claim, owner)
+        rid = call.id if method != "POST" else _field(call.fields, "previous_response_id", _model_decoder)
+        if rid:
+            await st.responses_store.check_claim(owner, rid, "previous_response_id" if method == "POST" else None)
     body = passthrough.with_model(call, call.model) if method == "POST" else None
     try:
         # Retried like every upstream attempt; headers are rebuilt for each pool key.
@@ -616,8 +638,15 @@ async def _relay_responses(request: web.Request, call: core.Call, suffix: str, m
         raise
     try:
         if call.stream:
-            return await _stream_to_client(request, call, resp, responses.RelayEvents(), None, RelayDownstream(request))
+            events = responses.RelayEvents()
+            down = RelayDownstream(request, events, claim if method == "POST" else None)
+            return await _stream_to_client(request, call, resp, events, None, down)
         body = passthrough.check_json(await _read(request, resp))
+        rid = responses.relayed_id(body) if claim is not None and method == "POST" else None
+        if rid:
+            await claim(rid)  # type: ignore[misc]
+        elif claim is not None and method == "DELETE":
+            await st.responses_store.unclaim(owner, call.id)
         return web.Response(body=body, content_type="application/json")
     except BaseException:
         resp.close()

@@ -152,6 +152,9 @@ def _otel(env: Mapping[str, str]) -> str:
 def config_secrets(config: Config) -> list[str]:
     common = config.settings.common
     found = [*config.api_keys, common.api_key, *common.api_keys]
+    for key in (common.api_key, *common.api_keys):
+        if ":" in key:
+            found += key.split(":")  # Spark's APIKey:APISecret: a vendor may quote either half
     for url in (common.http_proxy, common.socks_proxy):
         if url:
             parts = urlsplit(url)
