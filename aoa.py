@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import gc
 import hashlib
 import hmac
 import ipaddress
@@ -36,7 +37,8 @@ from gateway.config import Config, config_secrets, describe, load_config
 from gateway.fetch import Fetcher, open_fetcher
 from gateway.keys import KeyPool, pool_keys
 from gateway.google_auth import TokenSource
-from gateway.logs import Trace, access, setup_logging
+from gateway.listen import bind
+from gateway.logs import Trace, access, flush_access_log, request_id, setup_logging
 from gateway.metrics import CONTENT_TYPE as METRICS_TYPE, Metrics
 from gateway.redact import Redactor, printable
 from gateway.retry import Retrier
@@ -205,21 +207,22 @@ async def _call(request: web.Request, id_kind: str, *, required: tuple[str, ...]
 MESSAGE_CHARS = 2000
 
 
-def error_body(err: core.Error, redact: Redactor, key: str = "") -> bytes:
+def error_body(err: core.Error, redact: Redactor, key: str = "", rid: str | None = None) -> bytes:
     body = oai.ErrorBody(
         message=redact.shorten(err.message, MESSAGE_CHARS, key),
         type=err.type,
         param=err.param,
         code=err.code,
+        request_id=rid or msgspec.UNSET,
     )
     return oai.encode(oai.ErrorEnvelope(error=body))
 
 
-def error_response(err: core.Error, redact: Redactor, key: str = "") -> web.Response:
+def error_response(err: core.Error, redact: Redactor, key: str = "", rid: str | None = None) -> web.Response:
     headers = {"Retry-After": err.retry_after} if err.retry_after else None
     return web.Response(
         status=err.status,
-        body=error_body(err, redact, key),
+        body=error_body(err, redact, key, rid),
         content_type="application/json",
         headers=headers,
     )
@@ -336,7 +339,8 @@ class Downstream:
         return DONE
 
     def error_frame(self, err: core.Error, key: str) -> bytes:
-        return b"data: " + error_body(err, self.request.app[STATE].redact, key) + b"\n\n"
+        rid = self.request[TRACE].request_id
+        return b"data: " + error_body(err, self.request.app[STATE].redact, key, rid) + b"\n\n"
 
     async def whole(self, body: bytes) -> web.StreamResponse:
         return web.Response(body=body, content_type="application/json")
@@ -823,15 +827,18 @@ def secrets_hash(key: str) -> str:
 
 async def list_models(request: web.Request) -> web.Response:
     ids = await _model_ids(request)
-    body = oai.ModelList(data=[oai.Model(id=i) for i in ids])
+    owner = getattr(request.app[STATE].provider, "OWNED_BY", "aoa")
+    body = oai.ModelList(data=[oai.Model(id=i, owned_by=owner) for i in ids])
     return web.Response(body=oai.encode(body), content_type="application/json")
 
 
 async def get_model(request: web.Request) -> web.Response:
     name = request.match_info["id"]
-    if name not in await _model_ids(request):
+    p = request.app[STATE].provider
+    # A provider that answers to any name (the mock) finds every model.
+    if not getattr(p, "ANY_MODEL", False) and name not in await _model_ids(request):
         raise core.Error(404, f"The model `{name}` does not exist or is not served here.", param="model", code="model_not_found")
-    return web.Response(body=oai.encode(oai.Model(id=name)), content_type="application/json")
+    return web.Response(body=oai.encode(oai.Model(id=name, owned_by=getattr(p, "OWNED_BY", "aoa"))), content_type="application/json")
 
 
 async def health(request: web.Request) -> web.Response:
@@ -849,6 +856,9 @@ async def metrics(request: web.Request) -> web.Response:
 
 OPEN_PATHS = frozenset({"/", "/health", "/healthz", "/ping"})
 OVERHEAD_HEADER = "X-AOA-Overhead-Ms"
+REQUEST_ID_HEADER = "X-Request-Id"
+# Browsers hide response headers from scripts unless they are exposed.
+EXPOSE_HEADERS = f"{OVERHEAD_HEADER}, {REQUEST_ID_HEADER}, Retry-After"
 
 
 def _authorized(st: State, request: web.Request) -> bool:
@@ -873,7 +883,7 @@ def _cors_origin(st: State, request: web.Request) -> str | None:
 @web.middleware
 async def middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
     st = request.app[STATE]
-    request[TRACE] = Trace()
+    trace = request[TRACE] = Trace(request_id(request.headers.get("X-Request-Id")))
     if st.metrics is not None:
         st.metrics.in_flight += 1
     try:
@@ -884,19 +894,19 @@ async def middleware(request: web.Request, handler: Callable[[web.Request], Awai
         else:
             resp = await handler(request)
     except core.Error as err:
-        resp = error_response(err, st.redact, _bearer(request))
+        resp = error_response(err, st.redact, _bearer(request), trace.request_id)
     except web.HTTPException as exc:
-        resp = error_response(_http_error(exc), st.redact)
+        resp = error_response(_http_error(exc), st.redact, rid=trace.request_id)
     except RecursionError:
         # Only decoding or encoding client JSON recurses without bound in aoa (upstream answers
         # are caught as 502s where they are read): nesting deeper than the interpreter follows.
-        resp = error_response(core.Error(400, inbound.TOO_DEEP, code="invalid_json"), st.redact)
+        resp = error_response(core.Error(400, inbound.TOO_DEEP, code="invalid_json"), st.redact, rid=trace.request_id)
     except asyncio.CancelledError:
         _finished(st, request, 499, None)
         raise
     except Exception:
-        log.exception("unhandled error on %s %s", printable(request.method), printable(request.path))
-        resp = error_response(core.Error(500, "Internal error in aoa; see its log.", code="internal_error"), st.redact)
+        log.exception("unhandled error on %s %s (request %s)", printable(request.method), printable(request.path), trace.request_id)
+        resp = error_response(core.Error(500, "Internal error in aoa; see its log.", code="internal_error"), st.redact, rid=trace.request_id)
     _finished(st, request, resp.status, resp)
     return resp
 
@@ -954,9 +964,11 @@ async def _on_prepare(request: web.Request, response: web.StreamResponse) -> Non
     origin = _cors_origin(st, request)
     if origin and "Access-Control-Allow-Origin" not in response.headers:
         response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
         response.headers["Vary"] = "Origin"
     trace = request.get(TRACE)
     if trace is not None:
+        response.headers[REQUEST_ID_HEADER] = trace.request_id
         own = max(time.perf_counter() - trace.t0 - trace.upstream_s, 0.0)
         if trace.overhead_s is None:
             trace.overhead_s = own
@@ -985,11 +997,16 @@ async def _sessions(app: web.Application):
         await asyncio.to_thread(st.otel.close)  # flushes the last spans; may wait on the network
 
 
+async def _flush_logs(app: web.Application) -> None:
+    flush_access_log()
+
+
 def make_app(config: Config) -> web.Application:
     app = web.Application(middlewares=[middleware], client_max_size=config.max_body)
     app[STATE] = State(config)
     app.cleanup_ctx.append(_sessions)
     app.on_response_prepare.append(_on_prepare)
+    app.on_cleanup.append(_flush_logs)
     for prefix in ("/v1", ""):
         app.router.add_post(f"{prefix}/chat/completions", chat_completions, expect_handler=_expect)
         app.router.add_post(f"{prefix}/completions", completions, expect_handler=_expect)
@@ -1018,10 +1035,11 @@ def _loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def banner(config: Config) -> None:
+def banner(config: Config, port: int | None = None) -> None:
     common = config.settings.common
     where = common.endpoint or "in-process"
-    log.info("aoa %s serving AOA_TYPE=%s (%s, model %s) on http://%s:%d", __version__, config.kind, where, common.model or "-", config.host, config.port)
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    log.info("aoa %s serving AOA_TYPE=%s (%s, model %s) on http://%s:%d", __version__, config.kind, where, common.model or "-", host, port or config.port)
     if config.fallback:
         log.warning("No upstream configured (AOA_TYPE unset, no AZURE_ENDPOINT): answering with the built-in mock upstream. Set AOA_TYPE and the vendor's variables to use a real one.")
     if (common.api_key or config.credential) and not config.api_keys and not _loopback(config.host):
@@ -1044,23 +1062,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         print(msgspec.json.format(msgspec.json.encode(describe(config))).decode())
         return 0
-    setup_logging(config.log_level, config_secrets(config))
-    banner(config)
+    try:
+        sockets = bind(config.host, config.port)
+    except core.ConfigError as exc:
+        print(f"aoa: cannot start: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(config.log_level, config_secrets(config), config.log_format)
+    banner(config, sockets[0].getsockname()[1])
     # Opt-in only: measured side by side (bench/README.md) uvloop lowered throughput under load.
+    # (load_config made sure it is importable.)
     if config.uvloop:
-        try:
-            import uvloop
-        except ImportError:
-            print("aoa: AOA_UVLOOP=true but uvloop is not installed (pip install 'aoa[uvloop]')", file=sys.stderr)
-            return 2
+        import uvloop
+
         runner_loop = uvloop.new_event_loop()
     else:
         runner_loop = asyncio.new_event_loop()
     asyncio.set_event_loop(runner_loop)
+    app = make_app(config)
+    # Everything built so far lives as long as the process: move it out of the collector's
+    # sight, so that full collections no longer walk tens of thousands of start-up objects.
+    gc.collect()
+    gc.freeze()
     edge.run(
-        make_app(config),
-        host=config.host,
-        port=config.port,
+        app,
+        sockets=sockets,
         edge=edge.Edge(config.header_timeout, config.max_connections, Redactor(config_secrets(config))),
         shutdown_timeout=config.shutdown_grace,
         loop=runner_loop,

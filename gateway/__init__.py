@@ -5,9 +5,10 @@
     sse       the upstream SSE decoder and the downstream framing
     upstream  connectors, proxies, the upstream session, transport failures → errors
     fetch     guarded fetching of client-named media
-    logs      logging set-up and the access log
+    logs      logging set-up, request ids and the access log (text or JSON lines)
     body      the client's body: parsed and checked once, big ones translated in a worker thread
-    edge      the listening socket: header deadline, connection cap, aiohttp's own refusals
+    listen    binding the listening sockets before start-up (clear errors, banner after bind)
+    edge      serving those sockets: header deadline, connection cap, aiohttp's own refusals
     google_auth  Google service-account tokens for Vertex AI (the credential of each call)
     keys      key pools: `<P>_API_KEY=k1,k2` round robin with cooldowns
     retry     the upstream attempt loop: which failures are retried, backoff, the budget

@@ -6,6 +6,9 @@ provider's own `load_settings`.
 
 from __future__ import annotations
 
+import importlib.util
+import ipaddress
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +39,9 @@ DEFAULTS = {
     "AOA_HEADER_TIMEOUT": 15.0,
 }
 LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
+# RFC 1123 host names; IP literals are checked by `ipaddress`.
+_HOSTNAME = re.compile(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
 
 
 class Config(msgspec.Struct, kw_only=True):
@@ -43,6 +49,7 @@ class Config(msgspec.Struct, kw_only=True):
     host: str
     port: int
     log_level: str
+    log_format: str = "text"
     api_keys: tuple[str, ...]
     cors_origins: tuple[str, ...]
     max_body: int
@@ -80,13 +87,19 @@ def load_config(env: Mapping[str, str]) -> Config:
         raise core.ConfigError(
             f"AOA_TYPE={kind!r} is not a known upstream; choose one of: {', '.join(sorted(providers.KINDS))}"
         )
-    host = env.get("AOA_HOST", "").strip() or DEFAULTS["AOA_HOST"]
+    host = _host(env.get("AOA_HOST", "").strip() or DEFAULTS["AOA_HOST"])
     port = core.parse_int(env, "AOA_PORT", DEFAULTS["AOA_PORT"], low=0)
     if port > 65535:
         raise core.ConfigError(f"AOA_PORT={port} is not a TCP port")
     level = env.get("AOA_LOG_LEVEL", "").strip().lower() or DEFAULTS["AOA_LOG_LEVEL"]
     if level not in LOG_LEVELS:
         raise core.ConfigError(f"AOA_LOG_LEVEL={level!r} is not one of {', '.join(LOG_LEVELS)}")
+    log_format = env.get("AOA_LOG_FORMAT", "").strip().lower() or "text"
+    if log_format not in LOG_FORMATS:
+        raise core.ConfigError(f"AOA_LOG_FORMAT={log_format!r} is not one of {', '.join(LOG_FORMATS)}")
+    uvloop = core.parse_bool(env, "AOA_UVLOOP", False)
+    if uvloop and importlib.util.find_spec("uvloop") is None:
+        raise core.ConfigError("AOA_UVLOOP=true but uvloop is not installed (pip install 'aoa[uvloop]', or unset AOA_UVLOOP)")
     keys = tuple(k.strip() for k in env.get("AOA_API_KEYS", "").split(",") if k.strip())
     settings = providers.load(kind).load_settings(env)
     origins = tuple(o.strip() for o in env.get("AOA_CORS_ORIGINS", "*").split(",") if o.strip())
@@ -96,6 +109,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         host=host,
         port=port,
         log_level=level,
+        log_format=log_format,
         api_keys=keys,
         cors_origins=origins,
         max_body=core.parse_int(env, "AOA_MAX_BODY", DEFAULTS["AOA_MAX_BODY"], low=1024),
@@ -107,7 +121,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         fetch_private=core.parse_bool(env, "AOA_FETCH_PRIVATE", False),
         fetch_max_bytes=core.parse_int(env, "AOA_FETCH_MAX_BYTES", DEFAULTS["AOA_FETCH_MAX_BYTES"], low=1),
         fetch_timeout=core.parse_float(env, "AOA_FETCH_TIMEOUT", DEFAULTS["AOA_FETCH_TIMEOUT"], low=0.001),
-        uvloop=core.parse_bool(env, "AOA_UVLOOP", False),
+        uvloop=uvloop,
         header_timeout=core.parse_float(env, "AOA_HEADER_TIMEOUT", DEFAULTS["AOA_HEADER_TIMEOUT"], low=0.001),
         max_connections=core.parse_int(env, "AOA_MAX_CONNECTIONS", default_max_connections(), low=1),
         retry=load_policy(env),
@@ -118,6 +132,18 @@ def load_config(env: Mapping[str, str]) -> Config:
         fallback=fallback,
         credential=google_auth.load(env, settings),
     )
+
+
+def _host(host: str) -> str:
+    """An IP address or a host name (resolving it is the bind's job, at start-up)."""
+    literal = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        return str(ipaddress.ip_address(literal))
+    except ValueError:
+        pass
+    if _HOSTNAME.fullmatch(host) and not host.replace(".", "").isdigit():
+        return host
+    raise core.ConfigError(f"AOA_HOST={host!r} is not an IP address or a host name (no scheme, no port: e.g. 0.0.0.0, ::, 127.0.0.1, localhost)")
 
 
 def _otel(env: Mapping[str, str]) -> str:

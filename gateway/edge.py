@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import socket
 import time
 from contextlib import suppress
 from typing import Any
@@ -228,8 +229,9 @@ class OncePer(logging.Filter):
 _asyncio_filter = OncePer()
 
 
-def run(app: web.Application, *, host: str, port: int, edge: Edge, shutdown_timeout: float, loop: asyncio.AbstractEventLoop) -> None:
-    """Serve `app` until SIGINT/SIGTERM, then drain for `shutdown_timeout` (as `web.run_app`)."""
+def run(app: web.Application, *, sockets: list[socket.socket], edge: Edge, shutdown_timeout: float, loop: asyncio.AbstractEventLoop) -> None:
+    """Serve `app` on the already bound `sockets` until SIGINT/SIGTERM, then drain for
+    `shutdown_timeout` (as `web.run_app`)."""
     asyncio_log = logging.getLogger("asyncio")
     if _asyncio_filter not in asyncio_log.filters:
         asyncio_log.addFilter(_asyncio_filter)
@@ -238,7 +240,8 @@ def run(app: web.Application, *, host: str, port: int, edge: Edge, shutdown_time
         runner = EdgeRunner(app, edge, handle_signals=True, access_log=None, shutdown_timeout=shutdown_timeout, handler_cancellation=True)
         await runner.setup()
         try:
-            await web.TCPSite(runner, host, port).start()
+            for sock in sockets:
+                await web.SockSite(runner, sock).start()
             while True:
                 await asyncio.sleep(3600)
         finally:

@@ -404,6 +404,8 @@ class ErrorBody(Out):
     type: str
     param: str | None = None
     code: str | None = None
+    # aoa's addition: the request's `X-Request-Id` (the openai SDK keeps it in `exc.body`).
+    request_id: str | UnsetType = UNSET
 
 
 class ErrorEnvelope(Out):
@@ -477,7 +479,9 @@ def embedding_inputs(req: EmbeddingRequest) -> list[str]:
     if value and not all(isinstance(v, str) for v in value):
         raise Error(
             400,
-            "Token-id input is not supported by this upstream; send text.",
+            "Token-id input (lists of integers) cannot be sent to this upstream, which only takes text: "
+            "send strings. LangChain's OpenAIEmbeddings sends token ids by default; create it with "
+            "check_embedding_ctx_length=False.",
             param="input",
             code="unsupported_value",
         )

@@ -17,8 +17,19 @@ _raw_check = msgspec.json.Decoder(msgspec.Raw)
 
 
 def with_model(call: Call, model: str | None) -> bytes:
-    """The client's body with `model` set to `model` (or removed when None)."""
+    """The client's body with `model` set to `model` (or removed when None).
+
+    When the client already named that model (no alias applied) the body is relayed as the
+    very bytes received: re-encoding a 20 MB vision body would only copy it."""
+    unchanged = call.body and (
+        (model is not None and model == call.client_model and "model" in call.fields)
+        or (model is None and "model" not in call.fields)
+    )
+    if unchanged and not (call.stream and call.include_usage):
+        return call.body
     fields = dict(call.fields)
+    if unchanged:
+        return _encode(fields) if ask_usage(call, fields) else call.body
     if model is None:
         fields.pop("model", None)
     else:

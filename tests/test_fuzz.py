@@ -171,7 +171,7 @@ def test_no_5xx_from_aoa_and_errors_are_openai_shaped(server, route, body):
     assert r.status_code < 500, (route, body[:300], r.status_code, r.text[:500])
     if r.status_code >= 400:
         err = r.json()["error"]
-        assert set(err) == {"message", "type", "param", "code"} and isinstance(err["message"], str) and err["message"]
+        assert set(err) == {"message", "type", "param", "code", "request_id"} and isinstance(err["message"], str) and err["message"]
     elif r.headers["Content-Type"].startswith("text/event-stream"):
         for line in r.text.split("\n"):
             if line.startswith("data: ") and line != "data: [DONE]":

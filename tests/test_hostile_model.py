@@ -97,7 +97,7 @@ def test_azure_deployment_is_one_segment(recorder, aoa_server, model):
     "kind,env,path",
     [
         ("openai", {}, "/chat/completions"),
-        ("yi", {}, "/chat/completions"),
+        ("yi", {}, "/v1/chat/completions"),  # a host-only YI_ENDPOINT gets YI_API_VER
         ("azure", {"AZURE_API_VER": "v1"}, "/openai/v1/chat/completions"),
         ("qwen", {}, "/api/v1/services/aigc/text-generation/generation"),
         ("qwen", {"QWEN_API_MODE": "compatible"}, "/compatible-mode/v1/chat/completions"),

@@ -285,6 +285,7 @@ def test_mid_stream_error_frame_becomes_an_error_event(qwen):
     events = [json.loads(e[6:]) for e in raw.text.split("\n\n") if e.startswith("data: ")]
     assert raw.status_code == 200 and "[DONE]" not in raw.text
     assert events[0]["choices"][0]["delta"]["content"] == "par"
+    assert events[-1]["error"].pop("request_id") == raw.headers["X-Request-Id"]
     assert events[-1] == {"error": {"message": "An internal error has occured (request_id: r2)", "type": "api_error", "param": None, "code": "InternalError.Algo"}}
 
 

@@ -201,7 +201,9 @@ def test_retrieve_delete_input_items_and_404(mock):
     for call in (lambda: c.responses.retrieve(r.id), lambda: c.responses.delete(r.id), lambda: c.responses.input_items.list(r.id)):
         with pytest.raises(openai.NotFoundError) as exc:
             call()
-        assert exc.value.body == {"message": f"Response with id '{r.id}' not found.", "type": "invalid_request_error", "param": None, "code": None}
+        body = dict(exc.value.body)
+        assert body.pop("request_id") == exc.value.request_id  # aoa's request id, as on every error
+        assert body == {"message": f"Response with id '{r.id}' not found.", "type": "invalid_request_error", "param": None, "code": None}
     with pytest.raises(openai.NotFoundError) as exc:
         c.responses.create(model="mock-gpt", input="x", previous_response_id="resp_unknown")
     assert exc.value.body["param"] == "previous_response_id"

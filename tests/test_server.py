@@ -32,7 +32,8 @@ def assert_openai_error(r: httpx.Response, status: int, *, param: str | None = "
     assert r.status_code == status, r.text
     assert r.headers["Content-Type"].startswith("application/json")
     err = r.json()["error"]
-    assert set(err) == {"message", "type", "param", "code"}
+    assert set(err) == {"message", "type", "param", "code", "request_id"}
+    assert err["request_id"] == r.headers["X-Request-Id"]  # the id the access log shows too
     assert isinstance(err["message"], str) and err["message"]
     assert isinstance(err["type"], str) and err["type"]
     if param != "-":
