@@ -364,7 +364,7 @@ def main() -> int:
                 continue
             runs["aoa openai"].setdefault(scen, []).append(r)
     big = big_body()
-    for col in [c for c in ("aoa openai", "aoa baseline", "aoa gemini") if c in roots]:
+    for col in [c for c in ("aoa openai", "aoa baseline", *(f"aoa {k}" for k in TRANSLATED)) if c in roots]:
         tries = [big_request(roots[col], big) for _ in range(ROUNDS)]
         runs[col]["big"] = [{"p50_ms": t, "healthz_worst_ms": h, "errors": 0} for t, h in tries]
     for col in cols:
