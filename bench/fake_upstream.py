@@ -1,8 +1,9 @@
-"""A fast fake upstream for benchmarks: OpenAI chat completions and Gemini generateContent.
+"""A fast fake upstream for benchmarks: OpenAI chat completions, Gemini generateContent and
+Anthropic messages.
 
 Raw asyncio.Protocol answering canned bytes, so that it is never the bottleneck. A model named
-`chunks-N` (in the JSON body for OpenAI, in the URL for Gemini) makes a stream of N chunks;
-other streams have 20. Usage: python fake_upstream.py PORT
+`chunks-N` (in the JSON body for OpenAI and Anthropic, in the URL for Gemini) makes a stream of N
+chunks; other streams have 20. Usage: python fake_upstream.py PORT
 """
 
 from __future__ import annotations
@@ -30,6 +31,39 @@ GEMINI_JSON = json.dumps(GEMINI_FINAL, separators=(",", ":")).encode()
 GEMINI_CHUNK = b"data: " + json.dumps(GEMINI_PART, separators=(",", ":")).encode() + b"\r\n\r\n"
 GEMINI_LAST = b"data: " + GEMINI_JSON + b"\r\n\r\n"
 
+# Anthropic's named events; a stream of N chunks carries N text deltas, as Gemini's carries N parts.
+ANTHROPIC_JSON = json.dumps({
+    "id": "msg_bench", "type": "message", "role": "assistant", "model": "bench",
+    "content": [{"type": "text", "text": "hi"}], "stop_reason": "end_turn", "stop_sequence": None,
+    "usage": {"input_tokens": 5, "output_tokens": 1},
+}, separators=(",", ":")).encode()
+
+
+def _event(name: str, data: dict) -> bytes:
+    return b"event: " + name.encode() + b"\ndata: " + json.dumps({"type": name, **data}, separators=(",", ":")).encode() + b"\n\n"
+
+
+ANTHROPIC_OPEN = (
+    _event("message_start", {"message": {"id": "msg_bench", "type": "message", "role": "assistant", "model": "bench", "content": [],
+                                          "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 1}}})
+    + _event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
+    + _event("ping", {})
+)
+ANTHROPIC_CHUNK = _event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": "hi"}})
+ANTHROPIC_LAST = (
+    ANTHROPIC_CHUNK
+    + _event("content_block_stop", {"index": 0})
+    + _event("message_delta", {"delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 1}})
+    + _event("message_stop", {})
+)
+
+# kind: (content type, bytes before the first chunk, chunk, last chunk with the stream's end)
+STREAMS = {
+    "openai": ("text/event-stream", b"", OPENAI_CHUNK, OPENAI_LAST),
+    "gemini": ("text/event-stream", b"", GEMINI_CHUNK, GEMINI_LAST),
+    "anthropic": ("text/event-stream; charset=utf-8", ANTHROPIC_OPEN, ANTHROPIC_CHUNK, ANTHROPIC_LAST),
+}
+
 MODEL_CHUNKS = re.compile(rb"chunks-(\d+)(-gap)?")
 GAP_S = 0.003  # `chunks-N-gap`: the rest of the stream follows the first chunk after this pause
 STREAM_TRUE = re.compile(rb'"stream"\s*:\s*true')
@@ -51,8 +85,8 @@ def stream_bytes(kind: str, n: int) -> tuple[bytes, bytes]:
     """(first write, rest): the first chunk goes alone so time-to-first-chunk means something."""
     key = (kind, n)
     if key not in _cache:
-        chunk, last = (OPENAI_CHUNK, OPENAI_LAST) if kind == "openai" else (GEMINI_CHUNK, GEMINI_LAST)
-        first = _head("200 OK", "text/event-stream", None) + _chunked(chunk)
+        ctype, opening, chunk, last = STREAMS[kind]
+        first = _head("200 OK", ctype, None) + _chunked(opening + chunk)
         rest = _chunked(chunk * max(n - 2, 0) + last) + b"0\r\n\r\n"
         _cache[key] = (first, rest)
     return _cache[key]
@@ -64,6 +98,7 @@ def json_bytes(body: bytes) -> bytes:
 
 OPENAI_REPLY = json_bytes(OPENAI_JSON)
 GEMINI_REPLY = json_bytes(GEMINI_JSON)
+ANTHROPIC_REPLY = json_bytes(ANTHROPIC_JSON)
 NOT_FOUND = json_bytes(b'{"error":{"message":"not found"}}').replace(b"200 OK", b"404 Not Found", 1)
 HEALTH = json_bytes(b'{"status":"ok"}')
 
@@ -99,6 +134,11 @@ class Upstream(asyncio.Protocol):
                 self.stream("openai", MODEL_CHUNKS.search(body[:4096]))
             else:
                 write(OPENAI_REPLY)
+        elif path.endswith(b"/v1/messages"):
+            if STREAM_TRUE.search(body):
+                self.stream("anthropic", MODEL_CHUNKS.search(body[:4096]))
+            else:
+                write(ANTHROPIC_REPLY)
         elif b":streamGenerateContent" in path:
             self.stream("gemini", MODEL_CHUNKS.search(path))
         elif b":generateContent" in path:

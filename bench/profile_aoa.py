@@ -1,5 +1,5 @@
 """Profiles aoa under scenario 2 (concurrency 64) with pyinstrument and prints the text report.
-Usage: python bench/profile_aoa.py [seconds] [openai|gemini]"""
+Usage: python bench/profile_aoa.py [seconds] [openai|gemini|anthropic]"""
 
 from __future__ import annotations
 

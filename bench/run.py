@@ -118,8 +118,13 @@ def aoa_env(kind: str, upstream: int, port: int) -> dict[str, str]:
         env |= {"OPENAI_ENDPOINT": f"http://127.0.0.1:{upstream}/v1", "OPENAI_API_KEY": "x", "OPENAI_MODEL": "bench",
                 "OPENAI_RESPONSES": "translate"}
     else:
-        env |= {"GEMINI_ENDPOINT": f"http://127.0.0.1:{upstream}", "GEMINI_API_KEY": "x", "GEMINI_MODEL": "bench"}
+        prefix = kind.upper()
+        env |= {f"{prefix}_ENDPOINT": f"http://127.0.0.1:{upstream}", f"{prefix}_API_KEY": "x", f"{prefix}_MODEL": "bench"}
     return env
+
+
+# Translating providers measured beside passthrough, each its own "aoa <kind>" column, when registered.
+TRANSLATED = ("gemini", "anthropic")
 
 
 # aoa runs on uvloop only with AOA_UVLOOP=true, so one interpreter measures both event loops.
@@ -256,15 +261,14 @@ def main() -> int:
     upstream = free_port()
     fake = spawn(0, [PY, str(HERE / "fake_upstream.py"), str(upstream)], name="fake")
     wait_ready(fake, upstream, 10)
-    have_gemini = False
     try:
         import providers
 
-        have_gemini = "gemini" in providers.KINDS
+        kinds = providers.KINDS
     except ImportError:
-        pass
-    if not have_gemini:
-        NOTES.append("aoa gemini: skipped (no gemini provider registered)")
+        kinds = {}
+    translated = [k for k in TRANSLATED if k in kinds]
+    NOTES.extend(f"aoa {k}: skipped (no {k} provider registered)" for k in TRANSLATED if k not in kinds)
 
     base = f"http://127.0.0.1:{upstream}"
     baseline = os.environ.get("BENCH_AOA_BASELINE", "")
@@ -272,7 +276,7 @@ def main() -> int:
         NOTES.append("aoa openai uvloop: skipped (uvloop not importable)")
     cols = (["direct", "aiohttp fwd", "aoa openai", "aoa openai +log"] + (["aoa openai uvloop"] if HAVE_UVLOOP else [])
             + (["aoa baseline"] if baseline else [])
-            + (["aoa gemini"] if have_gemini else []) + (["aoa gemini baseline"] if have_gemini and baseline else []) + ["LiteLLM"])
+            + [f"aoa {k}" for k in translated] + (["aoa gemini baseline"] if "gemini" in translated and baseline else []) + ["LiteLLM"])
     res: dict[str, dict[str, dict]] = {c: {} for c in cols}
     chat_path = "/v1/chat/completions"
     vision_n = max(10, int(20 * SCALE))
@@ -320,13 +324,15 @@ def main() -> int:
         bp, bport, _ = start_aoa("openai", upstream, baseline)
         roots["aoa baseline"] = f"http://127.0.0.1:{bport}"
         NOTES.append(f"aoa baseline: AOA_TYPE=openai with the aoa.py in {baseline}")
-    if have_gemini:
-        gp, gport, _ = start_aoa("gemini", upstream)
-        roots["aoa gemini"] = f"http://127.0.0.1:{gport}"
-    gbp = None
-    if have_gemini and baseline:
-        gbp, gbport, _ = start_aoa("gemini", upstream, baseline)
-        roots["aoa gemini baseline"] = f"http://127.0.0.1:{gbport}"
+    tp = []
+    for kind in translated:
+        p, port, _ = start_aoa(kind, upstream)
+        tp.append(p)
+        roots[f"aoa {kind}"] = f"http://127.0.0.1:{port}"
+    if "gemini" in translated and baseline:
+        p, port, _ = start_aoa("gemini", upstream, baseline)
+        tp.append(p)
+        roots["aoa gemini baseline"] = f"http://127.0.0.1:{port}"
     lp, lport, why = start_litellm(upstream)
     if lp is None:
         NOTES.append(f"LiteLLM: {why}")
@@ -368,14 +374,14 @@ def main() -> int:
                 continue
             runs["aoa openai"].setdefault(scen, []).append(r)
     big = big_body()
-    for col in [c for c in ("aoa openai", "aoa baseline", "aoa gemini") if c in roots]:
+    for col in [c for c in ("aoa openai", "aoa baseline", *(f"aoa {k}" for k in TRANSLATED)) if c in roots]:
         tries = [big_request(roots[col], big) for _ in range(ROUNDS)]
         runs[col]["big"] = [{"p50_ms": t, "healthz_worst_ms": h, "errors": 0} for t, h in tries]
     for col in cols:
         for scen, rs in runs[col].items():
             res[col][scen] = {k: median([r[k] for r in rs if r[k] is not None]) for k in rs[0]}
             res[col][scen]["errors"] = sum(r["errors"] for r in rs)
-    for proc in (fp, ap, lgp, *([up] if up else []), *([bp] if bp else []), *([gp] if have_gemini else []), *([gbp] if gbp else []), *([lp] if lp else [])):
+    for proc in (fp, ap, lgp, *([up] if up else []), *([bp] if bp else []), *tp, *([lp] if lp else [])):
         stop(proc)
     stop(fake)
 
