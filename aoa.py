@@ -32,6 +32,8 @@ import providers
 from gateway.config import Config, config_secrets, describe, load_config
 from gateway.fetch import fetch_media, open_fetcher
 from gateway.logs import Trace, access, setup_logging
+from gateway.policies import Policies, Ticket
+from gateway import cache as response_cache
 from gateway.redact import Redactor
 from gateway.sse import DONE, SSE_HEADERS, SSEDecoder
 from gateway.upstream import TRANSPORT_ERRORS, open_session, timeout, transport_error
@@ -64,6 +66,7 @@ class State:
         self.id_prefix = secrets.token_hex(6)
         self.ids = itertools.count(1)
         self.served = core.served_models(self.common)
+        self.policies = Policies(config)
 
     def new_id(self, kind: str) -> str:
         return f"{kind}-{self.id_prefix}{next(self.ids):08x}"
@@ -73,6 +76,7 @@ STATE = web.AppKey("state", State)
 
 # aiohttp ≥ 3.13 wants typed request keys; older versions take a plain string.
 TRACE: Any = web.RequestKey("trace", Trace) if hasattr(web, "RequestKey") else "aoa.trace"
+TICKET: Any = web.RequestKey("ticket", Ticket) if hasattr(web, "RequestKey") else "aoa.ticket"
 
 _fields_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _model_decoder = msgspec.json.Decoder(str | None)
@@ -135,7 +139,7 @@ async def _call(request: web.Request, id_kind: str, *, required: tuple[str, ...]
     if not model:
         raise core.Error(400, "No model given and none configured.", param="model", code="model_not_found")
     key = st.common.api_key or ("" if st.access_keys else _bearer(request))
-    return core.Call(
+    call = core.Call(
         id=st.new_id(id_kind),
         created=int(time.time()),
         model=model,
@@ -146,6 +150,17 @@ async def _call(request: web.Request, id_kind: str, *, required: tuple[str, ...]
         body=body,
         fields=fields,
     )
+    pol = st.policies
+    if pol.overrides:  # <P>_PARAMS, <P>_MODEL_PARAMS: the server's values win
+        pol.overrides.apply(call)
+    if pol.active:
+        ticket = request[TICKET] = Ticket()
+        if pol.router:
+            ticket.route = pol.router.pick(model)
+        if pol.limits:
+            who = _bearer(request) if st.access_keys else ""
+            ticket.who = await pol.limits.admit(who, request.remote, ticket.headers)
+    return call
 
 
 
@@ -181,8 +196,11 @@ async def _send(request: web.Request, out: core.Outbound) -> aiohttp.ClientRespo
     assert st.session is not None
     t0 = time.perf_counter()
     try:
-        async with timeout(st.config.first_byte_timeout):
-            resp = await st.session.request(out.method, out.url, data=out.body, headers=out.headers)
+        if st.policies.router:  # the route's targets in turn, failing over before the first byte
+            resp = await st.policies.router.send(st.session, request[TICKET].route, out, st.config.first_byte_timeout)
+        else:
+            async with timeout(st.config.first_byte_timeout):
+                resp = await st.session.request(out.method, out.url, data=out.body, headers=out.headers)
     except TRANSPORT_ERRORS as exc:
         raise transport_error(exc) from None
     finally:
@@ -234,8 +252,12 @@ class Downstream:
     def __init__(self, request: web.Request) -> None:
         self.request = request
         self.response: web.StreamResponse | None = None
+        ticket = request.get(TICKET)
+        self.tap = ticket.tap if ticket is not None else None  # the answer, for cache/log/tokens
 
     async def write(self, payloads: list[bytes]) -> None:
+        if self.tap is not None:
+            self.tap += payloads
         if self.response is None:
             self.response = web.StreamResponse(headers=SSE_HEADERS)
             await self.response.prepare(self.request)
@@ -392,6 +414,96 @@ async def _exchange(
 
 
 
+# --- policies on the finished response -----------------------------------------------------
+
+class _WithUsage(msgspec.Struct):
+    usage: dict[str, Any] | None = None
+
+
+_usage_decoder = msgspec.json.Decoder(_WithUsage)
+
+
+async def _served(
+    request: web.Request, call: core.Call, serve: Callable[[], Awaitable[web.StreamResponse]], *, chat: bool
+) -> web.StreamResponse:
+    """Around the upstream call: a cache hit answers instead; afterwards the answer is stored,
+    its tokens counted and its chat-log line queued (gateway/policies.py)."""
+    pol = request.app[STATE].policies
+    ticket = request[TICKET]
+    key = pol.cache.key(call) if chat and pol.cache else None
+    if key:
+        hit = await pol.cache.get(key)
+        ticket.headers[response_cache.HEADER] = "miss" if hit is None else "hit"
+        if hit is not None:
+            resp = await _replay(request, call, hit)
+            if pol.chat_log:
+                pol.chat_log.record(call=call, request_id=request.headers.get("X-Request-Id", ""), status=200, reply=hit, cache="hit")
+            return resp
+    if call.stream:
+        ticket.tap = []
+    try:
+        resp = await serve()
+    except core.Error as err:
+        if chat and pol.chat_log:
+            pol.chat_log.record(call=call, request_id=request.headers.get("X-Request-Id", ""), status=err.status, reply=None)
+        raise
+    status = request[TRACE].stream_error or resp.status
+    if ticket.tap is not None:
+        reply = _assembled(ticket.tap) if chat else None
+        tokens = _stream_tokens(call, ticket.tap, reply)
+    else:
+        reply = resp.body if isinstance(resp, web.Response) and isinstance(resp.body, bytes) else None
+        tokens = _tokens(reply)
+    if pol.limits and tokens:
+        await pol.limits.spend(_bearer(request) if request.app[STATE].access_keys else "", ticket.who, tokens)
+    if key and status == 200 and reply is not None and response_cache.complete(reply) is not None:
+        await pol.cache.put(key, reply)
+    if chat and pol.chat_log:
+        pol.chat_log.record(call=call, request_id=request.headers.get("X-Request-Id", ""), status=status, reply=reply)
+    return resp
+
+
+async def _replay(request: web.Request, call: core.Call, body: bytes) -> web.StreamResponse:
+    if not call.stream:
+        return web.Response(body=body, content_type="application/json")
+    down = Downstream(request)
+    try:
+        await down.write(response_cache.replay(body, call.include_usage))
+    except ClientGone:
+        assert down.response is not None
+        return down.response
+    return await down.finish()
+
+
+def _assembled(payloads: list[bytes]) -> bytes | None:
+    assembler = oai.Assembler()
+    try:
+        for p in payloads:
+            assembler.feed(p)
+    except msgspec.DecodeError:
+        return None
+    return oai.encode(assembler.result())
+
+
+def _tokens(body: bytes | None) -> int:
+    if not body:
+        return 0
+    try:
+        usage = _usage_decoder.decode(body).usage
+    except msgspec.DecodeError:
+        return 0
+    total = usage.get("total_tokens") if usage else None
+    return total if isinstance(total, int) and total > 0 else 0
+
+
+def _stream_tokens(call: core.Call, payloads: list[bytes], reply: bytes | None) -> int:
+    """The stream's usage when it carried one; else a rough estimate at ~4 bytes a token."""
+    for p in reversed(payloads[-3:]):
+        if n := _tokens(p):
+            return n
+    return (len(call.body) + (len(reply) if reply else sum(len(p) for p in payloads))) // 4
+
+
 # --- handlers -----------------------------------------------------------------------------
 
 
@@ -400,13 +512,24 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     call = await _call(request, "chatcmpl", required=("messages",))
     p = st.provider
     if st.local:
-        return await _local_chat(request, call, None)
-    return await _exchange(request, call, lambda: p.chat(st.settings, call), p.chat_result, p.ChatStream)
+        serve = lambda: _local_chat(request, call, None)  # noqa: E731
+    else:
+        serve = lambda: _exchange(request, call, lambda: p.chat(st.settings, call), p.chat_result, p.ChatStream)  # noqa: E731
+    if st.policies.observe:
+        return await _served(request, call, serve, chat=True)
+    return await serve()
 
 
 async def completions(request: web.Request) -> web.StreamResponse:
     st = request.app[STATE]
     call = await _call(request, "cmpl", required=("prompt",))
+    if st.policies.observe:
+        return await _served(request, call, lambda: _completions(request, call), chat=False)
+    return await _completions(request, call)
+
+
+async def _completions(request: web.Request, call: core.Call) -> web.StreamResponse:
+    st = request.app[STATE]
     p = st.provider
     if st.native_completions:
         return await _exchange(
@@ -445,8 +568,14 @@ async def _local_chat(
 
 
 async def embeddings(request: web.Request) -> web.StreamResponse:
-    st = request.app[STATE]
     call = await _call(request, "emb", required=("input",))
+    if request.app[STATE].policies.observe:
+        return await _served(request, call, lambda: _embeddings(request, call), chat=False)
+    return await _embeddings(request, call)
+
+
+async def _embeddings(request: web.Request, call: core.Call) -> web.StreamResponse:
+    st = request.app[STATE]
     p = st.provider
     if st.local:
         body = p.local_embeddings(st.settings, call)
@@ -476,7 +605,10 @@ async def _model_ids(request: web.Request) -> list[str]:
     call = core.Call(id="models", created=int(time.time()), model=st.common.model, client_model="", key=key)
     upstream: list[str] = []
     page: str | None = None
-    for _ in range(100):  # a bound on pagination, whatever the upstream says
+    if st.policies.router:  # every target's list, merged; a target that is down is left out
+        parse = lambda body: st.provider.models_result(st.settings, body)[0]  # noqa: E731
+        upstream = await st.policies.router.model_ids(st.session, key, parse, st.config.connect_timeout)
+    for _ in range(0 if st.policies.router else 100):  # a bound on pagination, whatever the upstream says
         out = st.provider.models(st.settings, call, page)
         if out is None:
             break
@@ -594,6 +726,9 @@ async def _on_prepare(request: web.Request, response: web.StreamResponse) -> Non
     if origin and "Access-Control-Allow-Origin" not in response.headers:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Vary"] = "Origin"
+    ticket = request.get(TICKET)
+    if ticket is not None and ticket.headers:  # rate-limit and cache headers, errors included
+        response.headers.update(ticket.headers)
     trace = request.get(TRACE)
     if trace is not None:
         own = time.perf_counter() - trace.t0 - trace.upstream_s
@@ -609,9 +744,11 @@ async def _sessions(app: web.Application):
     st = app[STATE]
     st.session = open_session(st.common, st.config, USER_AGENT)
     st.fetcher = await open_fetcher(st.common, st.config, USER_AGENT)
+    st.policies.start()
     yield
     await st.session.close()
     await st.fetcher.close()
+    await st.policies.close()
 
 
 def make_app(config: Config) -> web.Application:

@@ -15,6 +15,7 @@ import msgspec
 import providers
 from providers import core
 
+from . import cache, chatlog, overrides, ratelimit, router
 from .redact import Redactor
 
 DEFAULTS = {
@@ -53,6 +54,13 @@ class Config(msgspec.Struct, kw_only=True):
     uvloop: bool = False
     settings: Any  # the provider's Settings
     fallback: bool = False  # True when no upstream was configured and the mock answers
+    # Scale-out policies (gateway/policies.py); None = off.
+    redis_url: str = ""
+    limits: ratelimit.Settings | None = None
+    cache: cache.Settings | None = None
+    chat_log: chatlog.Settings | None = None
+    overrides: overrides.Settings | None = None
+    router: router.Settings | None = None
 
 
 def load_config(env: Mapping[str, str]) -> Config:
@@ -73,8 +81,10 @@ def load_config(env: Mapping[str, str]) -> Config:
     level = env.get("AOA_LOG_LEVEL", "").strip().lower() or DEFAULTS["AOA_LOG_LEVEL"]
     if level not in LOG_LEVELS:
         raise core.ConfigError(f"AOA_LOG_LEVEL={level!r} is not one of {', '.join(LOG_LEVELS)}")
-    keys = tuple(k.strip() for k in env.get("AOA_API_KEYS", "").split(",") if k.strip())
+    keys, _ = ratelimit.parse_api_keys(env.get("AOA_API_KEYS", ""))  # `key:60/minute` entries
     origins = tuple(o.strip() for o in env.get("AOA_CORS_ORIGINS", "*").split(",") if o.strip())
+    settings = providers.load(kind).load_settings(env)
+    redis_url = _redis_url(env)
     return Config(
         kind=kind,
         host=host,
@@ -92,14 +102,38 @@ def load_config(env: Mapping[str, str]) -> Config:
         fetch_max_bytes=core.parse_int(env, "AOA_FETCH_MAX_BYTES", DEFAULTS["AOA_FETCH_MAX_BYTES"], low=1),
         fetch_timeout=core.parse_float(env, "AOA_FETCH_TIMEOUT", DEFAULTS["AOA_FETCH_TIMEOUT"], low=0.001),
         uvloop=core.parse_bool(env, "AOA_UVLOOP", False),
-        settings=providers.load(kind).load_settings(env),
+        settings=settings,
         fallback=fallback,
+        redis_url=redis_url,
+        limits=ratelimit.load(env),
+        cache=cache.load(env, redis_url),
+        chat_log=chatlog.load(env),
+        overrides=overrides.load(env, settings.common.prefix),
+        router=router.load(env) if kind == "router" else None,
     )
+
+
+def _redis_url(env: Mapping[str, str]) -> str:
+    url = env.get("AOA_REDIS_URL", "").strip()
+    if not url:
+        return ""
+    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise core.ConfigError("AOA_REDIS_URL is not a redis://, rediss:// or unix:// URL")  # may hold a password
+    import importlib.util
+
+    if importlib.util.find_spec("redis") is None:
+        raise core.ConfigError("AOA_REDIS_URL is set but the redis client is not installed: pip install 'aoa[redis]'")
+    return url
 
 
 def config_secrets(config: Config) -> list[str]:
     common = config.settings.common
     found = [*config.api_keys, common.api_key]
+    if config.router:
+        found += [r.key for r in config.router.routes]
+    if config.redis_url:
+        parts = urlsplit(config.redis_url)
+        found += [parts.password or "", parts.username or ""]
     for url in (common.http_proxy, common.socks_proxy):
         if url:
             parts = urlsplit(url)
@@ -119,4 +153,11 @@ def describe(config: Config) -> dict[str, Any]:
     out = msgspec.to_builtins(config)
     out["api_keys"] = f"({len(config.api_keys)} set)" if config.api_keys else "(none: open access)"
     out["settings"] = settings
+    if config.limits and config.limits.per_key:
+        out["limits"]["per_key"] = f"({len(config.limits.per_key)} keys with their own limits)"
+    if config.router:
+        for r in out["router"]["routes"]:
+            r["key"] = "(set)" if r["key"] else ""
+    if config.redis_url:
+        out["redis_url"] = redact(config.redis_url)
     return out

@@ -38,6 +38,7 @@ KINDS: dict[str, str] = {
     "mock": "mock",
     "qwen": "qwen",
     "gemini": "gemini",
+    "router": "router",
 }
 
 REQUIRED = (

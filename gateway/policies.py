@@ -1,0 +1,59 @@
+"""The scale-out policies of one process, built once at start-up from `Config`, and the small
+per-request record they share (`Ticket`).
+
+Order in the request path (aoa.py):
+    1. overrides  — `_call`, before anything reads the body's fields
+    2. router     — `_call` picks the route (404 for an unknown model); `_send` uses it
+    3. limits     — `_call`, before the upstream call (429)
+    4. cache      — `_served`, before the upstream call (a hit answers instead)
+    5. on the finished response (`_served`): cache store, tokens counted, chat log line
+Each is None when its variables are unset, so an unused policy costs one `if`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .cache import Cache
+from .chatlog import ChatLog
+from .overrides import Overrides
+from .ratelimit import Limiter
+from .router import Pick, Router
+from .shared import Store, open_store
+
+
+class Ticket:
+    """What the policies learn about one request on its way in and need on its way out."""
+
+    __slots__ = ("headers", "who", "tap", "route")
+
+    def __init__(self) -> None:
+        self.headers: dict[str, str] = {}  # added to the response, error or not
+        self.who = ""  # the rate-limit identity (a digest, never a key)
+        self.tap: list[bytes] | None = None  # stream payloads, when a policy wants the answer
+        self.route: Pick | None = None
+
+
+class Policies:
+    def __init__(self, config: Any) -> None:
+        self.shared: Store = open_store(config.redis_url)
+        self.limits = Limiter(config.limits, self.shared) if config.limits else None
+        scope = f"{config.kind}\0{config.settings.common.endpoint}"
+        self.cache = Cache(config.cache, self.shared, scope) if config.cache else None
+        self.chat_log_settings = config.chat_log
+        self.chat_log: ChatLog | None = None  # its writer thread starts with the app
+        self.overrides = Overrides(config.overrides) if config.overrides else None
+        self.router = Router(config.router) if config.router else None
+        # Whether `_call` needs a ticket, and whether the answer must be looked at afterwards.
+        self.active = bool(self.limits or self.cache or config.chat_log or self.router)
+        self.observe = bool(self.limits and self.limits.settings.tokens or self.limits and self.limits.settings.per_key
+                            or self.cache or config.chat_log)
+
+    def start(self) -> None:
+        if self.chat_log_settings and self.chat_log is None:
+            self.chat_log = ChatLog(self.chat_log_settings)
+
+    async def close(self) -> None:
+        if self.chat_log is not None:
+            self.chat_log.close()
+        await self.shared.close()
