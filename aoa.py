@@ -32,7 +32,7 @@ import providers
 from gateway.config import Config, config_secrets, describe, load_config
 from gateway.fetch import fetch_media, open_fetcher
 from gateway.logs import Trace, access, setup_logging
-from gateway.policies import Policies, Ticket
+from gateway.policies import Policies, Ticket, describe as policies_on
 from gateway import cache as response_cache
 from gateway.redact import Redactor
 from gateway.sse import DONE, SSE_HEADERS, SSEDecoder
@@ -782,6 +782,9 @@ def banner(config: Config) -> None:
     common = config.settings.common
     where = common.endpoint or "in-process"
     log.info("aoa %s serving AOA_TYPE=%s (%s, model %s) on http://%s:%d", __version__, config.kind, where, common.model or "-", config.host, config.port)
+    on = policies_on(config)
+    if on:
+        log.info("policies: %s", ", ".join(on))
     if config.fallback:
         log.warning("No upstream configured (AOA_TYPE unset, no AZURE_ENDPOINT): answering with the built-in mock upstream. Set AOA_TYPE and the vendor's variables to use a real one.")
     if common.api_key and not config.api_keys and not _loopback(config.host):

@@ -120,18 +120,19 @@ class ChatLog:
                 break
             try:
                 data = self._line(item)
-            except Exception:  # a malformed value must not stop the writer
-                log.exception("chat log line could not be encoded")
-                continue
-            if size and size + len(data) > self.settings.max_bytes:
-                f.close()
-                self._rotate()
-                f = open(path, "ab")
-                size = 0
-            f.write(data)
-            size += len(data)
-            if self.queue.empty():
-                f.flush()
+                if size and size + len(data) > self.settings.max_bytes:
+                    f.close()
+                    self._rotate()
+                    f = open(path, "ab")
+                    size = 0
+                f.write(data)
+                size += len(data)
+                if self.queue.empty():
+                    f.flush()
+            except Exception:  # a malformed value or a full disk must not stop the writer
+                log.exception("chat log line could not be written")
+            finally:
+                self.queue.task_done()
         f.close()
 
     def _rotate(self) -> None:

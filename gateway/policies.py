@@ -46,8 +46,8 @@ class Policies:
         self.router = Router(config.router) if config.router else None
         # Whether `_call` needs a ticket, and whether the answer must be looked at afterwards.
         self.active = bool(self.limits or self.cache or config.chat_log or self.router)
-        self.observe = bool(self.limits and self.limits.settings.tokens or self.limits and self.limits.settings.per_key
-                            or self.cache or config.chat_log)
+        counts_tokens = bool(config.limits and (config.limits.tokens or any(t for _, t in config.limits.per_key.values())))
+        self.observe = bool(counts_tokens or self.cache or config.chat_log)
 
     def start(self) -> None:
         if self.chat_log_settings and self.chat_log is None:
@@ -57,3 +57,21 @@ class Policies:
         if self.chat_log is not None:
             self.chat_log.close()
         await self.shared.close()
+
+
+def describe(config: Any) -> list[str]:
+    """The policies that are on, for the start-up banner."""
+    on = []
+    if config.router:
+        on.append(f"router ({len(config.router.routes)} routes)")
+    if config.limits:
+        on.append("rate limits")
+    if config.cache:
+        on.append(f"cache ({config.cache.mode})")
+    if config.chat_log:
+        on.append(f"chat log ({config.chat_log.path})")
+    if config.overrides:
+        on.append("parameter overrides")
+    if on:
+        on.append("shared state in " + ("Redis" if config.redis_url else "this process"))
+    return on

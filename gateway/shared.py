@@ -230,7 +230,8 @@ class Redis:
         now = time.time()
         index = int(now // window)
         into = now - index * window
-        keys = [f"{PREFIX}w:{key}:{index}", f"{PREFIX}w:{key}:{index - 1}"]
+        base = f"{PREFIX}w:{key}:{window:g}:"
+        keys = [f"{base}{index}", f"{base}{index - 1}"]
         args = [repr(1 - into / window), repr(float(cost)), repr(float(limit)), str(math.ceil(window * 2000)), "1" if dry else "0"]
         try:
             ok, prev, cur = await self.script(keys=keys, args=args)
