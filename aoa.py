@@ -32,7 +32,8 @@ import providers
 from gateway.config import Config, config_secrets, describe, load_config
 from gateway.fetch import fetch_media, open_fetcher
 from gateway.logs import Trace, access, setup_logging
-from gateway.policies import Policies, Ticket, describe as policies_on
+from gateway.policies import Policies, Ticket
+from gateway.policies import describe as policies_on
 from gateway import cache as response_cache
 from gateway.redact import Redactor
 from gateway.sse import DONE, SSE_HEADERS, SSEDecoder
@@ -414,56 +415,24 @@ async def _exchange(
 
 
 
-# --- policies on the finished response -----------------------------------------------------
-
-class _WithUsage(msgspec.Struct):
-    usage: dict[str, Any] | None = None
-
-
-_usage_decoder = msgspec.json.Decoder(_WithUsage)
+# --- policies around the upstream call ------------------------------------------------------
 
 
 async def _served(
     request: web.Request, call: core.Call, serve: Callable[[], Awaitable[web.StreamResponse]], *, chat: bool
 ) -> web.StreamResponse:
-    """Around the upstream call: a cache hit answers instead; afterwards the answer is stored,
-    its tokens counted and its chat-log line queued (gateway/policies.py)."""
-    pol = request.app[STATE].policies
-    ticket = request[TICKET]
-    key = pol.cache.key(call) if chat and pol.cache else None
-    if key:
-        hit = await pol.cache.get(key)
-        ticket.headers[response_cache.HEADER] = "miss" if hit is None else "hit"
-        if hit is not None:
-            resp = await _replay(request, call, hit)
-            if pol.chat_log:
-                pol.chat_log.record(call=call, request_id=request.headers.get("X-Request-Id", ""), status=200, reply=hit, cache="hit")
-            return resp
-    if call.stream:
-        ticket.tap = []
-    try:
-        resp = await serve()
-    except core.Error as err:
-        if chat and pol.chat_log:
-            pol.chat_log.record(call=call, request_id=request.headers.get("X-Request-Id", ""), status=err.status, reply=None)
-        raise
-    status = request[TRACE].stream_error or resp.status
-    if ticket.tap is not None:
-        reply = _assembled(ticket.tap) if chat else None
-        tokens = _stream_tokens(call, ticket.tap, reply)
-    else:
-        reply = resp.body if isinstance(resp, web.Response) and isinstance(resp.body, bytes) else None
-        tokens = _tokens(reply)
-    if pol.limits and tokens:
-        await pol.limits.spend(_bearer(request) if request.app[STATE].access_keys else "", ticket.who, tokens)
-    if key and status == 200 and reply is not None and response_cache.complete(reply) is not None:
-        await pol.cache.put(key, reply)
-    if chat and pol.chat_log:
-        pol.chat_log.record(call=call, request_id=request.headers.get("X-Request-Id", ""), status=status, reply=reply)
-    return resp
+    """Cache lookup before the upstream call; cache store, token count and chat log after it."""
+    st = request.app[STATE]
+    return await st.policies.around(
+        call, request[TICKET], request[TRACE], serve, chat=chat,
+        replay=lambda body: _replay(request, call, body),
+        request_id=request.headers.get("X-Request-Id", ""),
+        limit_key=_bearer(request) if st.access_keys else "",
+    )
 
 
 async def _replay(request: web.Request, call: core.Call, body: bytes) -> web.StreamResponse:
+    """A cached chat.completion: as JSON, or as a real stream to a streaming client."""
     if not call.stream:
         return web.Response(body=body, content_type="application/json")
     down = Downstream(request)
@@ -473,35 +442,6 @@ async def _replay(request: web.Request, call: core.Call, body: bytes) -> web.Str
         assert down.response is not None
         return down.response
     return await down.finish()
-
-
-def _assembled(payloads: list[bytes]) -> bytes | None:
-    assembler = oai.Assembler()
-    try:
-        for p in payloads:
-            assembler.feed(p)
-    except msgspec.DecodeError:
-        return None
-    return oai.encode(assembler.result())
-
-
-def _tokens(body: bytes | None) -> int:
-    if not body:
-        return 0
-    try:
-        usage = _usage_decoder.decode(body).usage
-    except msgspec.DecodeError:
-        return 0
-    total = usage.get("total_tokens") if usage else None
-    return total if isinstance(total, int) and total > 0 else 0
-
-
-def _stream_tokens(call: core.Call, payloads: list[bytes], reply: bytes | None) -> int:
-    """The stream's usage when it carried one; else a rough estimate at ~4 bytes a token."""
-    for p in reversed(payloads[-3:]):
-        if n := _tokens(p):
-            return n
-    return (len(call.body) + (len(reply) if reply else sum(len(p) for p in payloads))) // 4
 
 
 # --- handlers -----------------------------------------------------------------------------

@@ -12,8 +12,15 @@ Each is None when its variables are unset, so an unused policy costs one `if`.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
+from aiohttp import web
+
+from providers import core, oai
+
+from . import cache as response_cache
 from .cache import Cache
 from .chatlog import ChatLog
 from .overrides import Overrides
@@ -53,6 +60,44 @@ class Policies:
         if self.chat_log_settings and self.chat_log is None:
             self.chat_log = ChatLog(self.chat_log_settings)
 
+    async def around(
+        self, call: core.Call, ticket: Ticket, trace: Any, serve: Callable[[], Awaitable[web.StreamResponse]], *,
+        chat: bool, replay: Callable[[bytes], Awaitable[web.StreamResponse]], request_id: str, limit_key: str,
+    ) -> web.StreamResponse:
+        """A cache hit answers instead of `serve`; otherwise the answer (a stream is tapped and
+        assembled) is stored in the cache, its tokens counted and its chat-log line queued."""
+        key = self.cache.key(call) if chat and self.cache else None
+        if key:
+            hit = await self.cache.get(key)
+            ticket.headers[response_cache.HEADER] = "miss" if hit is None else "hit"
+            if hit is not None:
+                resp = await replay(hit)
+                if self.chat_log:
+                    self.chat_log.record(call=call, request_id=request_id, status=200, reply=hit, cache="hit")
+                return resp
+        if call.stream:
+            ticket.tap = []
+        try:
+            resp = await serve()
+        except core.Error as err:
+            if chat and self.chat_log:
+                self.chat_log.record(call=call, request_id=request_id, status=err.status, reply=None)
+            raise
+        status = trace.stream_error or resp.status
+        if ticket.tap is not None:
+            reply = _assembled(ticket.tap) if chat else None
+            tokens = _stream_tokens(call, ticket.tap, reply)
+        else:
+            reply = resp.body if isinstance(resp, web.Response) and isinstance(resp.body, bytes) else None
+            tokens = _tokens(reply)
+        if self.limits and tokens:
+            await self.limits.spend(limit_key, ticket.who, tokens)
+        if key and status == 200 and reply is not None and response_cache.complete(reply) is not None:
+            await self.cache.put(key, reply)
+        if chat and self.chat_log:
+            self.chat_log.record(call=call, request_id=request_id, status=status, reply=reply)
+        return resp
+
     async def close(self) -> None:
         if self.chat_log is not None:
             self.chat_log.close()
@@ -75,3 +120,39 @@ def describe(config: Any) -> list[str]:
     if on:
         on.append("shared state in " + ("Redis" if config.redis_url else "this process"))
     return on
+
+
+class _WithUsage(msgspec.Struct):
+    usage: dict[str, Any] | None = None
+
+
+_usage_decoder = msgspec.json.Decoder(_WithUsage)
+
+
+def _assembled(payloads: list[bytes]) -> bytes | None:
+    assembler = oai.Assembler()
+    try:
+        for p in payloads:
+            assembler.feed(p)
+    except msgspec.DecodeError:
+        return None
+    return oai.encode(assembler.result())
+
+
+def _tokens(body: bytes | None) -> int:
+    if not body:
+        return 0
+    try:
+        usage = _usage_decoder.decode(body).usage
+    except msgspec.DecodeError:
+        return 0
+    total = usage.get("total_tokens") if usage else None
+    return total if isinstance(total, int) and total > 0 else 0
+
+
+def _stream_tokens(call: core.Call, payloads: list[bytes], reply: bytes | None) -> int:
+    """The stream's usage when it carried one; else a rough estimate at ~4 bytes a token."""
+    for p in reversed(payloads[-3:]):
+        if n := _tokens(p):
+            return n
+    return (len(call.body) + (len(reply) if reply else sum(len(p) for p in payloads))) // 4
