@@ -181,3 +181,26 @@ def test_router_log_names_the_failures_and_no_key(stack):
     assert code == 0
     assert "cooling down" in log and stack.dead.split("//")[1] in log
     assert "route-key" not in log and "client-key" not in log
+
+
+def test_every_target_down_is_a_502_naming_no_key(aoa_server):
+    dead = [f"http://127.0.0.1:{free_port()}" for _ in range(2)]
+    srv = aoa_server({"AOA_TYPE": "router", "ROUTER_ROUTES": f"*:{dead[0]}|{dead[1]}", "ROUTER_API_KEY": "sk-router"})
+    r = httpx.post(srv.url + "/v1/chat/completions", json={"model": "m", "messages": MSG})
+    assert r.status_code == 502 and r.json()["error"]["code"] == "upstream_unreachable"
+    assert "sk-router" not in r.text
+    r = httpx.get(srv.url + "/v1/models")  # the list tolerates every target being down
+    assert r.status_code == 200 and r.json()["data"] == []
+
+
+def test_router_limits_and_cache_apply_in_front_of_the_backends(serve, aoa_server):
+    fake = FakeOpenAI()
+    up = serve(fake.app())
+    srv = aoa_server({"AOA_TYPE": "router", "ROUTER_ROUTES": f"*:{up.url}/v1", "AOA_CACHE": "memory", "AOA_RATE_LIMIT": "3/minute"})
+    c = openai.OpenAI(base_url=srv.url + "/v1", api_key="x", max_retries=0)
+    for want in ("miss", "hit", "hit"):
+        raw = c.chat.completions.with_raw_response.create(model="gpt-4o", messages=MSG, temperature=0)
+        assert raw.headers["X-AOA-Cache"] == want
+    with pytest.raises(openai.RateLimitError):
+        c.chat.completions.create(model="gpt-4o", messages=MSG, temperature=0)
+    assert len(fake.requests) == 1
