@@ -38,6 +38,8 @@ KINDS: dict[str, str] = {
     "mock": "mock",
     "qwen": "qwen",
     "gemini": "gemini",
+    "anthropic": "anthropic",
+    "claude": "anthropic",
     "router": "router",
 }
 
