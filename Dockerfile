@@ -11,7 +11,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /src
 COPY pyproject.toml README.md aoa.py ./
 COPY providers ./providers
-RUN pip install . && rm -rf /src
+# Optional extras, e.g. `--build-arg AOA_EXTRAS=redis` for shared state (AOA_REDIS_URL).
+ARG AOA_EXTRAS=""
+RUN pip install ".${AOA_EXTRAS:+[$AOA_EXTRAS]}" && rm -rf /src
 
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin aoa
 USER aoa
