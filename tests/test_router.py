@@ -204,3 +204,24 @@ def test_router_limits_and_cache_apply_in_front_of_the_backends(serve, aoa_serve
     with pytest.raises(openai.RateLimitError):
         c.chat.completions.create(model="gpt-4o", messages=MSG, temperature=0)
     assert len(fake.requests) == 1
+
+
+def test_stack_example_values_are_valid_configurations():
+    from pathlib import Path
+
+    env = {}
+    for line in (Path(aoa.__file__).parent / "example" / ".env.example").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            env[name] = value.strip("'")
+    keys = {"AZURE_API_KEY": "k", "GEMINI_API_KEY": "k", "QWEN_API_KEY": "k"}
+    router_cfg = aoa.load_config({**env, **keys, "AOA_TYPE": "router", "AOA_REDIS_URL": "redis://redis:6379/0"})
+    assert [r.pattern for r in router_cfg.router.routes] == ["gpt-*", "gemini-*", "qwen*"]
+    assert (router_cfg.limits.requests.limit, router_cfg.limits.tokens.limit) == (60, 200000)
+    assert router_cfg.cache.mode == "redis"
+    # The sidecars get only their own vendor's variables (docker-compose.stack.yml).
+    side = {k: v for k, v in {**env, **keys}.items() if not k.startswith(("AOA_", "ROUTER_"))}
+    gemini = aoa.load_config({**side, "AOA_TYPE": "gemini"})
+    assert gemini.overrides.per_model["gemini-precise"] == {"temperature": 0}
+    aoa.load_config({**side, "AOA_TYPE": "azure", "AZURE_ENDPOINT": "https://r.openai.azure.com/"})
+    aoa.load_config({**side, "AOA_TYPE": "qwen"})
