@@ -7,7 +7,7 @@
 Only answers a second call would likely repeat are cached unless `AOA_CACHE_ALL` is on: requests
 with `temperature: 0` or a `seed`, and `n` unset or 1. The key is a SHA-256 of the upstream
 (kind and endpoint), the model after aliases and overrides, and every other top-level field
-except `stream` and `stream_options` — so a streamed and a plain request share one entry. What is
+in canonical JSON (no whitespace, sorted keys) except `stream` and `stream_options` — so a streamed and a plain request share one entry. What is
 stored is the finished chat.completion (a stream is assembled first); a hit is replayed as that
 JSON or, to a streaming client, as a real stream of chunks. `X-AOA-Cache: hit|miss` marks both.
 Only complete answers (HTTP 200, every choice finished) are stored. Cached answers are shared by
@@ -65,6 +65,18 @@ def _decoded(raw: msgspec.Raw | None, decoder: msgspec.json.Decoder) -> object:
         return None  # a wrong type is the provider's 400 to give, not the cache's
 
 
+_any = msgspec.json.Decoder()
+
+
+def _canonical(raw: msgspec.Raw) -> bytes:
+    """One spelling per JSON value (no whitespace, sorted keys): clients that format the same
+    request differently share its entry."""
+    try:
+        return msgspec.json.encode(_any.decode(raw), order="sorted")
+    except msgspec.DecodeError:
+        return bytes(raw)
+
+
 class Cache:
     def __init__(self, settings: Settings, shared: Store, scope: str) -> None:
         self.settings = settings
@@ -87,7 +99,7 @@ class Cache:
         for name in sorted(f):
             if name in _IGNORED or name == "model":
                 continue
-            h.update(b"\0" + name.encode() + b"\0" + bytes(f[name]))
+            h.update(b"\0" + name.encode() + b"\0" + _canonical(f[name]))
         return "c:" + h.hexdigest()
 
     async def get(self, key: str) -> bytes | None:

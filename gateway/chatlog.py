@@ -68,6 +68,11 @@ def _redacted(value: Any) -> Any:
 _SECRET_TEXT = frozenset({"content", "text", "arguments", "prompt", "reasoning_content", "refusal", "input"})
 
 
+def _open(path: str):
+    # Conversations are private: a new file is readable by its owner only.
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
+
+
 class ChatLog:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -112,7 +117,7 @@ class ChatLog:
 
     def _run(self) -> None:
         path = self.settings.path
-        f = open(path, "ab")
+        f = _open(path)
         size = f.tell()
         while True:
             item = self.queue.get()
@@ -123,7 +128,7 @@ class ChatLog:
                 if size and size + len(data) > self.settings.max_bytes:
                     f.close()
                     self._rotate()
-                    f = open(path, "ab")
+                    f = _open(path)
                     size = 0
                 f.write(data)
                 size += len(data)

@@ -131,6 +131,9 @@ def config_secrets(config: Config) -> list[str]:
     found = [*config.api_keys, common.api_key]
     if config.router:
         found += [r.key for r in config.router.routes]
+        for url in (u for r in config.router.routes for u in r.targets):
+            parts = urlsplit(url)
+            found += [parts.password or ""]
     if config.redis_url:
         parts = urlsplit(config.redis_url)
         found += [parts.password or "", parts.username or ""]

@@ -69,6 +69,8 @@ class Policies:
         key = self.cache.key(call) if chat and self.cache else None
         if key:
             hit = await self.cache.get(key)
+            if hit is not None and response_cache.complete(hit) is None:
+                hit = None  # shared state is input like any other: garbage in Redis is a miss
             ticket.headers[response_cache.HEADER] = "miss" if hit is None else "hit"
             if hit is not None:
                 resp = await replay(hit)

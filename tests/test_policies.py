@@ -264,3 +264,27 @@ def test_overrides_reach_translating_providers_too(aoa_server):
     srv = aoa_server({"AOA_TYPE": "mock", "MOCK_PARAMS": '{"max_tokens":1}'})
     r = httpx.post(srv.url + "/v1/chat/completions", json={"model": "mock-gpt", "messages": MSG}).json()
     assert r["choices"][0]["finish_reason"] == "length"
+
+
+def test_garbage_in_the_cache_is_a_miss(stack):
+    fake, srv = stack(AOA_CACHE="memory")
+    c = client(srv)
+    c.chat.completions.create(model="gpt-4o", messages=MSG, temperature=0)
+    store = srv.app[aoa.STATE].policies.cache.store
+    for stream in (False, True):
+        for key in list(store.values):
+            srv.call(store.set(key, b'{"not":"an answer"}', 60))
+        # Spelled differently from the SDK's body (spaces, key order): the same entry.
+        raw = httpx.post(srv.url + "/v1/chat/completions", json={"temperature": 0, "messages": MSG, "model": "gpt-4o", "stream": stream})
+        assert raw.status_code == 200 and raw.headers["X-AOA-Cache"] == "miss"
+    raw = httpx.post(srv.url + "/v1/chat/completions", json={"model": "gpt-4o", "messages": MSG, "temperature": 0})
+    assert raw.headers["X-AOA-Cache"] == "hit"
+    assert len(fake.requests) == 3
+
+
+def test_chat_log_file_is_private(stack, tmp_path):
+    path = tmp_path / "chat.jsonl"
+    _, srv = stack(AOA_CHAT_LOG=str(path))
+    client(srv).chat.completions.create(model="gpt-4o", messages=MSG)
+    srv.app[aoa.STATE].policies.chat_log.queue.join()
+    assert path.stat().st_mode & 0o777 == 0o600
