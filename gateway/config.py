@@ -161,6 +161,7 @@ def describe(config: Config) -> dict[str, Any]:
     if config.router:
         for r in out["router"]["routes"]:
             r["key"] = "(set)" if r["key"] else ""
+            r["targets"] = [redact(u) for u in r["targets"]]
     if config.redis_url:
         out["redis_url"] = redact(config.redis_url)
     return out

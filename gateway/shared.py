@@ -172,7 +172,7 @@ class Redis:
     """Redis backend (`AOA_REDIS_URL`), failing open while the server cannot be reached."""
 
     def __init__(self, url: str, *, timeout: float = 0.5) -> None:
-        import redis.asyncio as aioredis  # the optional extra; checked at start-up by `open_store`
+        import redis.asyncio as aioredis  # the optional extra, imported only when configured
         from redis import exceptions
 
         self.client: Any = aioredis.Redis.from_url(
@@ -246,18 +246,7 @@ class Redis:
         await self.client.aclose() if hasattr(self.client, "aclose") else await self.client.close()
 
 
-class MissingExtra(Exception):
-    """AOA_REDIS_URL is set but the `redis` package is not installed."""
-
-
 def open_store(redis_url: str, *, max_bytes: int = 64 * 1024 * 1024) -> Store:
-    """The process's shared store: Redis when `AOA_REDIS_URL` is set, else in process."""
-    if not redis_url:
-        return Memory(max_bytes)
-    try:
-        import redis.asyncio  # noqa: F401
-    except ImportError:
-        raise MissingExtra(
-            "AOA_REDIS_URL is set but the redis client is not installed: pip install 'aoa[redis]'"
-        ) from None
-    return Redis(redis_url)
+    """The process's shared store: Redis when `AOA_REDIS_URL` is set (the configuration has
+    already checked that the client is installed), else in process."""
+    return Redis(redis_url) if redis_url else Memory(max_bytes)

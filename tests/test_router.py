@@ -97,9 +97,10 @@ def test_bad_routes_refused(env, needle):
 
 
 def test_route_keys_are_secrets():
-    cfg = aoa.load_config({"AOA_TYPE": "router", "ROUTER_ROUTES": "a:http://x", "ROUTER_KEYS": "a:sk-route-secret"})
-    assert "sk-route-secret" in aoa.config_secrets(cfg)
-    assert "sk-route-secret" not in json.dumps(aoa.describe(cfg))
+    cfg = aoa.load_config({"AOA_TYPE": "router", "ROUTER_ROUTES": "a:http://u:url-secret@x", "ROUTER_KEYS": "a:sk-route-secret"})
+    assert {"sk-route-secret", "url-secret"} <= set(aoa.config_secrets(cfg))
+    shown = json.dumps(aoa.describe(cfg))
+    assert "sk-route-secret" not in shown and "url-secret" not in shown
 
 
 # --- through three processes -----------------------------------------------------------
