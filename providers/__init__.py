@@ -40,6 +40,14 @@ KINDS: dict[str, str] = {
     "gemini": "gemini",
     "anthropic": "anthropic",
     "claude": "anthropic",
+    "deepseek": "deepseek",
+    "moonshot": "moonshot",
+    "kimi": "moonshot",
+    "zhipu": "zhipu",
+    "glm": "zhipu",
+    "minimax": "minimax",
+    "qianfan": "qianfan",
+    "spark": "spark",
     "router": "router",
 }
 
