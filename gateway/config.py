@@ -119,10 +119,10 @@ def _redis_url(env: Mapping[str, str]) -> str:
         return ""
     if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
         raise core.ConfigError("AOA_REDIS_URL is not a redis://, rediss:// or unix:// URL")  # may hold a password
-    import importlib.util
-
-    if importlib.util.find_spec("redis") is None:
-        raise core.ConfigError("AOA_REDIS_URL is set but the redis client is not installed: pip install 'aoa[redis]'")
+    try:
+        import redis.asyncio  # noqa: F401  (the optional extra)
+    except ImportError:
+        raise core.ConfigError("AOA_REDIS_URL is set but the redis client is not installed: pip install 'aoa[redis]'") from None
     return url
 
 

@@ -7,9 +7,13 @@ import asyncio
 import logging
 import time
 
+from pathlib import Path
+
 import httpx
 import openai
 import pytest
+
+import aoa
 
 from gateway import shared
 from tests.fakes.openai_api import FakeOpenAI
@@ -101,16 +105,16 @@ async def test_redis_down_fails_open_with_one_warning(caplog):
     await store.close()
 
 
-def test_missing_extra_is_one_clear_line(monkeypatch):
-    import importlib.util
+def test_missing_extra_is_one_clear_line_and_exit_2():
+    import subprocess
+    import sys
 
-    import aoa
-    from providers import core
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "redis" else real(name, *a))
-    with pytest.raises(core.ConfigError, match=r"pip install 'aoa\[redis\]'"):
-        aoa.load_config({"AOA_TYPE": "mock", "AOA_REDIS_URL": "redis://127.0.0.1:1/0"})
+    code = "import sys; sys.modules['redis'] = None; import aoa; sys.exit(aoa.main([]))"  # as if not installed
+    env = {"PATH": "", "AOA_TYPE": "mock", "AOA_REDIS_URL": "redis://127.0.0.1:1/0", "AOA_PORT": str(free_port())}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30,
+                         cwd=str(Path(aoa.__file__).parent))
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == ["aoa: invalid configuration: AOA_REDIS_URL is set but the redis client is not installed: pip install 'aoa[redis]'"]
 
 
 # --- two aoa processes, one Redis --------------------------------------------------------
