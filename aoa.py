@@ -31,6 +31,7 @@ from aiohttp.web_protocol import RequestPayloadError
 import providers
 from gateway.config import Config, config_secrets, describe, load_config
 from gateway.fetch import fetch_media, open_fetcher
+from gateway.google_auth import TokenSource
 from gateway.logs import Trace, access, setup_logging
 from gateway.policies import Policies, Ticket
 from gateway.policies import describe as policies_on
@@ -63,6 +64,8 @@ class State:
         self.access_keys = [k.encode() for k in config.api_keys]
         self.session: aiohttp.ClientSession | None = None
         self.fetcher: aiohttp.ClientSession | None = None
+        # Vertex AI with a service account: access tokens minted and refreshed on this side.
+        self.tokens: TokenSource | None = None
         self.models_cache: dict[str, tuple[float, list[str]]] = {}
         self.id_prefix = secrets.token_hex(6)
         self.ids = itertools.count(1)
@@ -118,6 +121,15 @@ async def _read_body(request: web.Request) -> bytes:
     return body
 
 
+async def upstream_key(request: web.Request) -> str:
+    """The credential an upstream call carries (`call.key`): a service account's access token,
+    the configured key, or the client's own bearer when aoa holds none and checks none."""
+    st = request.app[STATE]
+    if st.tokens is not None:
+        return await st.tokens.token()
+    return st.common.api_key or ("" if st.access_keys else _bearer(request))
+
+
 async def _call(request: web.Request, id_kind: str, *, required: tuple[str, ...] = ()) -> core.Call:
     st = request.app[STATE]
     body = await _read_body(request)
@@ -139,7 +151,7 @@ async def _call(request: web.Request, id_kind: str, *, required: tuple[str, ...]
     trace.stream = stream
     if not model:
         raise core.Error(400, "No model given and none configured.", param="model", code="model_not_found")
-    key = st.common.api_key or ("" if st.access_keys else _bearer(request))
+    key = await upstream_key(request)
     call = core.Call(
         id=st.new_id(id_kind),
         created=int(time.time()),
@@ -536,8 +548,9 @@ async def _model_ids(request: web.Request) -> list[str]:
     st = request.app[STATE]
     if st.local:
         return st.served
-    key = st.common.api_key or ("" if st.access_keys else _bearer(request))
-    cache_key = secrets_hash(key)
+    key = await upstream_key(request)
+    # A minted token changes hourly; the list it opens does not.
+    cache_key = "service-account" if st.tokens is not None else secrets_hash(key)
     hit = st.models_cache.get(cache_key)
     now = time.monotonic()
     if hit and now - hit[0] < st.config.models_ttl:
@@ -684,6 +697,8 @@ async def _sessions(app: web.Application):
     st = app[STATE]
     st.session = open_session(st.common, st.config, USER_AGENT)
     st.fetcher = await open_fetcher(st.common, st.config, USER_AGENT)
+    if st.config.credential is not None:
+        st.tokens = TokenSource(st.config.credential, st.session)
     st.policies.start()
     yield
     await st.session.close()
@@ -727,9 +742,9 @@ def banner(config: Config) -> None:
         log.info("policies: %s", ", ".join(on))
     if config.fallback:
         log.warning("No upstream configured (AOA_TYPE unset, no AZURE_ENDPOINT): answering with the built-in mock upstream. Set AOA_TYPE and the vendor's variables to use a real one.")
-    if common.api_key and not config.api_keys and not _loopback(config.host):
+    if (common.api_key or config.credential) and not config.api_keys and not _loopback(config.host):
         log.warning(
-            "%s_API_KEY is set but AOA_API_KEYS is not, and aoa listens on %s: anyone who reaches this port spends your key. Set AOA_API_KEYS or bind AOA_HOST=127.0.0.1.",
+            "%s_API_KEY (or a service account) is set but AOA_API_KEYS is not, and aoa listens on %s: anyone who reaches this port spends your key. Set AOA_API_KEYS or bind AOA_HOST=127.0.0.1.",
             common.prefix, config.host,
         )
 

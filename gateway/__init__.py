@@ -6,6 +6,7 @@
     upstream  connectors, proxies, the upstream session, transport failures → errors
     fetch     guarded fetching of client-named media
     logs      logging set-up and the access log
+    google_auth  Google service-account tokens for Vertex AI (the credential of each call)
 
 Gateway policies (key pools, retries, limits, cache, metrics, chat log, the Responses store,
 routing) join as modules here too, each built once at start-up from its own variables and called

@@ -15,7 +15,7 @@ import msgspec
 import providers
 from providers import core
 
-from . import cache, chatlog, overrides, ratelimit, router
+from . import cache, chatlog, google_auth, overrides, ratelimit, router
 from .redact import Redactor
 
 DEFAULTS = {
@@ -61,6 +61,8 @@ class Config(msgspec.Struct, kw_only=True):
     chat_log: chatlog.Settings | None = None
     overrides: overrides.Settings | None = None
     router: router.Settings | None = None
+    # A Google service account (Vertex AI on a project): the IO layer mints its tokens.
+    credential: google_auth.ServiceAccount | None = None
 
 
 def load_config(env: Mapping[str, str]) -> Config:
@@ -110,6 +112,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         chat_log=chatlog.load(env),
         overrides=overrides.load(env, settings.common.prefix),
         router=router.load(env) if kind == "router" else None,
+        credential=google_auth.load(env, settings),
     )
 
 
@@ -153,7 +156,8 @@ def describe(config: Config) -> dict[str, Any]:
     for name in ("http_proxy", "socks_proxy"):
         if common.get(name):
             common[name] = redact(common[name])
-    out = msgspec.to_builtins(config)
+    out = msgspec.to_builtins(msgspec.structs.replace(config, credential=None))
+    out["credential"] = f"service account {config.credential.email}" if config.credential else None
     out["api_keys"] = f"({len(config.api_keys)} set)" if config.api_keys else "(none: open access)"
     out["settings"] = settings
     if config.limits and config.limits.per_key:

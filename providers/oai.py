@@ -63,7 +63,21 @@ class RefusalPart(Base, tag="refusal", tag_field="type"):
     refusal: str
 
 
-ContentPart = TextPart | ImagePart | AudioPart | FilePart | RefusalPart
+class VideoURL(Base):
+    url: str
+
+
+class VideoPart(Base, tag="video_url", tag_field="type"):
+    # Not OpenAI's: the convention of Qwen-VL, vLLM and DashScope's compatible mode.
+    video_url: VideoURL
+
+
+class VideoFramesPart(Base, tag="video", tag_field="type"):
+    # Not OpenAI's: DashScope's video as a list of frame image URLs (or one video URL).
+    video: list[str] | str
+
+
+ContentPart = TextPart | ImagePart | AudioPart | FilePart | RefusalPart | VideoPart | VideoFramesPart
 
 
 class FunctionCall(Base):
@@ -76,6 +90,9 @@ class ToolCall(Struct, kw_only=True):
     id: str
     function: FunctionCall
     type: str = "function"
+    # Not OpenAI's: vendor data on a call, as Google's OpenAI endpoint returns it
+    # (`{"google": {"thought_signature": …}}`); read on requests, never written by aoa.
+    extra_content: dict[str, Any] | UnsetType = UNSET
 
 
 class SystemMessage(Base, tag="system", tag_field="role"):
@@ -101,6 +118,8 @@ class AssistantMessage(Base, tag="assistant", tag_field="role"):
     refusal: str | None = None
     # Not OpenAI's; DeepSeek/Qwen/Kimi clients send it back on thinking turns.
     reasoning_content: str | None = None
+    # Not OpenAI's; vendor data a client echoes back (Gemini: `{"google": {"thought_signature"}}`).
+    extra_content: dict[str, Any] | None = None
 
 
 class ToolMessage(Base, tag="tool", tag_field="role"):
@@ -295,6 +314,8 @@ class ResponseMessage(Out):
     function_call: FunctionCall | UnsetType = UNSET
     # Reasoning text of thinking models, kept out of `content` (the DeepSeek/Qwen convention).
     reasoning_content: str | UnsetType = UNSET
+    # Vendor data for the client to echo back on the next turn (see AssistantMessage).
+    extra_content: dict[str, Any] | UnsetType = UNSET
 
 
 class Choice(Out):
@@ -327,6 +348,7 @@ class Delta(Out):
     reasoning_content: str | UnsetType = UNSET
     tool_calls: list[ToolCallDelta] | UnsetType = UNSET
     refusal: str | None | UnsetType = UNSET
+    extra_content: dict[str, Any] | UnsetType = UNSET
 
 
 class ChunkChoice(Out):

@@ -531,3 +531,13 @@ def test_refusal_explanation_reaches_the_refusal_field():
     assert (choice["finish_reason"], choice["message"]["refusal"], choice["message"]["content"]) == ("content_filter", "Refused by policy.", "")
     body["stop_details"] = {"type": "refusal", "category": "bio", "explanation": None}
     assert json.loads(anthropic.chat_result(S, _call(), json.dumps(body).encode()))["choices"][0]["message"]["refusal"] == "Refused (bio)."
+
+
+def test_many_small_inflating_ids_share_one_budget():
+    # Each id alone inflates to well under the cap; together they would be gigabytes.
+    tail = base64.urlsafe_b64encode(zlib.compress(b'[["t","' + b"a" * (ids.MAX_INFLATED // 4) + b'","s"]]')).decode().rstrip("=")
+    calls = [{"id": f"toolu_{k}" + ids.MARK + tail, "type": "function", "function": {"name": "f", "arguments": "{}"}} for k in range(8)]
+    msgs = [{"role": "user", "content": "q"}, {"role": "assistant", "tool_calls": calls}]
+    with pytest.raises(Error) as exc:
+        _sent({"messages": msgs})
+    assert exc.value.param.startswith("messages[1].tool_calls[")

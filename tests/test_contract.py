@@ -104,3 +104,4 @@ def test_every_kind_module_is_in_the_package():
         assert (PROVIDERS_DIR / f"{module}.py").exists() or (PROVIDERS_DIR / module / "__init__.py").exists(), kind
         assert importlib.import_module(f"providers.{module}") is providers.load(kind)
         assert inspect.ismodule(providers.load(kind))
+

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from providers import gemini
-from tests.fakes.gemini_api import SIGNATURE, FakeGemini
+from tests.fakes.gemini_api import SIGNATURE, TEXT_SIGNATURE, FakeGemini
 
 KEY = "AIza-gemini-upstream-secret"
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "w", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "additionalProperties": False}}}]
@@ -28,6 +28,7 @@ def gem(serve, aoa_server):
     def start(key: str | None = KEY, page_size: int | None = None, client_key: str = "client-key", **env):
         fake = FakeGemini(key=KEY, page_size=page_size)
         up = serve(fake.app())
+        fake.base_url = up.url
         base = {"AOA_TYPE": "gemini", "GEMINI_ENDPOINT": up.url}
         if key:
             base["GEMINI_API_KEY"] = key
@@ -411,8 +412,11 @@ def test_embeddings_float_and_base64(gem):
     ]}
     # The SDK asks for base64 by default and decodes it back to floats.
     assert len(r.data) == 2 and len(r.data[0].embedding) == 3
-    expected = [float((3 + k) % 7) / 7 for k in range(3)]
+    raw_values = [float((3 + k) % 7) / 7 for k in range(3)]  # what the fake sends, not unit length
+    norm = sum(x * x for x in raw_values) ** 0.5
+    expected = [x / norm for x in raw_values]  # 3 < 3072: scaled to unit length
     assert r.data[0].embedding == pytest.approx(expected)
+    assert sum(x * x for x in r.data[1].embedding) == pytest.approx(1.0)
     raw = httpx.post(str(c.base_url) + "embeddings", json={"model": "gemini-embedding-001", "input": "one", "dimensions": 3, "encoding_format": "float"}).json()
     assert raw["data"][0]["embedding"] == pytest.approx(expected)
     assert raw["usage"] == {"prompt_tokens": 0, "total_tokens": 0}
@@ -445,3 +449,78 @@ def test_legacy_completions(gem):
     assert fake.last.json["generationConfig"] == {"maxOutputTokens": 5}
     chunks = list(c.completions.create(model="gemini-2.5-flash", prompt="say hi", stream=True))
     assert "".join(ch.choices[0].text for ch in chunks if ch.choices) == "echo: say hi"
+
+
+# --- round 2: Gemini 3, foreign tool calls, signatures, files, embeddings ----------------------
+
+G3 = "gemini-3-flash-preview"
+
+
+def test_gemini3_foreign_tool_history_is_accepted(gem):
+    fake, c, _ = gem()
+    msgs = [
+        {"role": "user", "content": "weather in Paris?"},
+        {"role": "assistant", "tool_calls": [{"id": "toolu_01XYZ", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}]},
+        {"role": "tool", "tool_call_id": "toolu_01XYZ", "content": "sunny"},
+    ]
+    r = c.chat.completions.create(model=G3, messages=msgs, tools=TOOLS, reasoning_effort="low")
+    assert r.choices[0].message.content == "echo: weather in Paris?"
+    sent = fake.last.json
+    assert sent["contents"][1]["parts"][0]["thoughtSignature"] == gemini.FOREIGN_SIGNATURE
+    assert sent["generationConfig"]["thinkingConfig"] == {"includeThoughts": True, "thinkingLevel": "LOW"}
+    # The same history sent straight to the fake without the stand-in is refused, as Google does.
+    body = json.loads(fake.last.body)
+    del body["contents"][1]["parts"][0]["thoughtSignature"]
+    raw = httpx.post(f"{fake.base_url}/v1beta/models/{G3}:generateContent", json=body, headers={"x-goog-api-key": KEY})
+    assert raw.status_code == 400 and "thought_signature" in raw.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_gemini3_text_signature_round_trip(gem, stream):
+    fake, c, _ = gem()
+    if stream:
+        chunks = list(c.chat.completions.create(model=G3, messages=[{"role": "user", "content": "hi there"}], stream=True))
+        sigs = [ch.choices[0].delta.model_extra.get("extra_content") for ch in chunks if ch.choices and ch.choices[0].delta.model_extra.get("extra_content")]
+        assert len(sigs) == 1
+        message = {"role": "assistant", "content": _collect(chunks)[0][0], "extra_content": sigs[0]}
+    else:
+        r = c.chat.completions.create(model=G3, messages=[{"role": "user", "content": "hi there"}])
+        message = r.choices[0].message.model_dump(exclude_none=True)
+    assert message["extra_content"] == {"google": {"thought_signature": TEXT_SIGNATURE}}
+    c.chat.completions.create(model=G3, messages=[{"role": "user", "content": "hi there"}, message, {"role": "user", "content": "more"}])
+    assert fake.last.json["contents"][1] == {"role": "model", "parts": [{"text": "echo: hi there", "thoughtSignature": TEXT_SIGNATURE}]}
+
+
+def test_gemini3_effort_none_is_refused_by_name(gem):
+    _, c, _ = gem()
+    with pytest.raises(openai.BadRequestError) as exc:
+        c.chat.completions.create(model="gemini-3-pro-preview", messages=[{"role": "user", "content": "x"}], reasoning_effort="none")
+    assert exc.value.body["param"] == "reasoning_effort"
+
+
+async def test_pdf_file_part_and_audio_async(gem):
+    fake, _, ac = gem()
+    pdf = "data:application/pdf;base64," + base64.b64encode(b"%PDF-1.4").decode()
+    await ac.chat.completions.create(model="gemini-2.5-flash", messages=[{"role": "user", "content": [
+        {"type": "text", "text": "summarise"},
+        {"type": "file", "file": {"file_data": pdf, "filename": "a.pdf"}},
+        {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
+    ]}])
+    assert fake.last.json["contents"][0]["parts"][1:] == [
+        {"inlineData": {"mimeType": "application/pdf", "data": "JVBERi0xLjQ="}},
+        {"inlineData": {"mimeType": "audio/wav", "data": "UklGRg=="}},
+    ]
+    with pytest.raises(openai.BadRequestError) as exc:
+        await ac.chat.completions.create(model="gemini-2.5-flash", messages=[{"role": "user", "content": [
+            {"type": "file", "file": {"file_data": "data:application/zip;base64,UEsDBA==", "filename": "a.zip"}}]}])
+    assert exc.value.body["param"] == "messages[0].content[0]"
+
+
+def test_embeddings_task_type_and_normalised(gem):
+    fake, c, _ = gem()
+    r = c.embeddings.create(model="gemini-embedding-001", input=["q"], dimensions=4, extra_body={"task_type": "retrieval_query"})
+    assert fake.last.json["requests"][0]["taskType"] == "RETRIEVAL_QUERY"
+    assert sum(x * x for x in r.data[0].embedding) == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(openai.BadRequestError) as exc:
+        c.embeddings.create(model="gemini-embedding-001", input=["q"], extra_body={"task_type": "nope"})
+    assert exc.value.body["param"] == "task_type"

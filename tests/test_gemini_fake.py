@@ -91,3 +91,41 @@ def test_error_envelope(gemini):
     with pytest.raises(errors.ClientError) as exc:
         bad.models.generate_content(model="gemini-2.5-flash", contents="x")
     assert exc.value.code == 400 and "API key not valid" in exc.value.message
+
+
+def test_gemini3_unsigned_function_call_refused_like_google(gemini):
+    fake, client = gemini
+    call = types.Part(function_call=types.FunctionCall(name="get_weather", args={"city": "Paris"}))
+    answer = types.Part(function_response=types.FunctionResponse(name="get_weather", response={"result": "sunny"}))
+    history = [types.Content(role="user", parts=[types.Part(text="weather?")]), types.Content(role="model", parts=[call]), types.Content(role="user", parts=[answer])]
+    with pytest.raises(errors.ClientError) as exc:
+        client.models.generate_content(model="gemini-3-flash-preview", contents=history)
+    assert exc.value.code == 400 and "thought_signature" in exc.value.message
+    # Older models do not check; Google's dummy signature and a real one are accepted.
+    client.models.generate_content(model="gemini-2.5-flash", contents=history)
+    for sig in (b"skip_thought_signature_validator", b"\x01real"):
+        signed = types.Part(function_call=call.function_call, thought_signature=sig)
+        r = client.models.generate_content(model="gemini-3-flash-preview", contents=[history[0], types.Content(role="model", parts=[signed]), history[2]])
+        assert r.text.startswith("echo")
+    # Gemini 3 signs its text answers; the SDK decodes the signature.
+    assert r.candidates[0].content.parts[-1].thought_signature
+
+
+def test_thinking_level_checks(gemini):
+    fake, client = gemini
+    level = types.GenerateContentConfig(thinking_config=types.ThinkingConfig(thinking_level="low"))
+    client.models.generate_content(model="gemini-3-pro-preview", contents="x", config=level)
+    # This SDK version sends the snake_case spelling (proto JSON takes both; aoa sends camelCase).
+    assert fake.last.json["generationConfig"]["thinkingConfig"] in ({"thinkingLevel": "LOW"}, {"thinking_level": "LOW"})
+    with pytest.raises(errors.ClientError):
+        client.models.generate_content(model="gemini-2.5-flash", contents="x", config=level)
+    with pytest.raises(errors.ClientError):
+        client.models.generate_content(model="gemini-2.5-pro", contents="x", config=types.GenerateContentConfig(thinking_config=types.ThinkingConfig(thinking_budget=0)))
+
+
+def test_embed_task_type(gemini):
+    fake, client = gemini
+    client.models.embed_content(model="gemini-embedding-001", contents=["a"], config=types.EmbedContentConfig(task_type="RETRIEVAL_DOCUMENT", title="t"))
+    assert fake.last.json["requests"][0]["taskType"] == "RETRIEVAL_DOCUMENT"
+    with pytest.raises(errors.ClientError):
+        client.models.embed_content(model="gemini-embedding-001", contents=["a"], config=types.EmbedContentConfig(task_type="NOPE"))

@@ -181,8 +181,12 @@ def test_http_image_needs_media_then_inlines():
 @pytest.mark.parametrize(("part", "param"), [
     ({"type": "image_url", "image_url": {"url": "ftp://x/y.png"}}, "messages[0].content[1]"),
     ({"type": "image_url", "image_url": {"url": "data:image/png,notbase64"}}, "messages[0].content[1]"),
-    ({"type": "input_audio", "input_audio": {"data": "AA==", "format": "flac"}}, "messages[0].content[1]"),
+    ({"type": "input_audio", "input_audio": {"data": "AA==", "format": "midi"}}, "messages[0].content[1]"),
     ({"type": "file", "file": {"file_id": "file-abc"}}, "messages[0].content[1]"),
+    ({"type": "file", "file": {"file_data": "data:application/zip;base64,UEsDBA=="}}, "messages[0].content[1]"),
+    ({"type": "file", "file": {"file_data": "UEsDBA==", "filename": "a.docx"}}, "messages[0].content[1]"),
+    ({"type": "video_url", "video_url": {"url": "ftp://x/y.mp4"}}, "messages[0].content[1]"),
+    ({"type": "video_url", "video_url": {"url": "data:image/png;base64,AAAA"}}, "messages[0].content[1]"),
 ])
 def test_unusable_parts_name_their_place(part, param):
     body = {"messages": [{"role": "user", "content": [{"type": "text", "text": "x"}, part]}]}
@@ -282,14 +286,15 @@ def test_embeddings_count_mismatch_is_502():
     assert json.loads(body)["usage"] == {"prompt_tokens": 14, "total_tokens": 14}
 
 
-def test_stream_empty_text_part_with_signature_adds_no_chunk():
+def test_stream_empty_text_part_with_signature_carries_only_the_signature():
     # Gemini 2.5 may end a stream with {"text": "", "thoughtSignature": ...} beside finishReason.
     events = [
         {"candidates": [{"content": {"role": "model", "parts": [{"text": "Hi"}]}, "index": 0}]},
         {"candidates": [{"content": {"role": "model", "parts": [{"text": "", "thoughtSignature": "c2ln"}]}, "finishReason": "STOP", "index": 0}]},
     ]
     chunks = _feed(events)
-    assert [c["choices"][0]["delta"] for c in chunks] == [{"role": "assistant", "content": "Hi"}, {}]
+    assert [c["choices"][0]["delta"] for c in chunks] == [
+        {"role": "assistant", "content": "Hi"}, {"extra_content": {"google": {"thought_signature": "c2ln"}}}, {}]
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
 
 
@@ -326,7 +331,7 @@ def test_tool_result_with_an_image_is_refused_not_dropped():
         b'{"role":"tool","tool_call_id":"call_1","content":[{"type":"text","text":"ok"},'
         b'{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]}'
     ).messages
-    call = _g.Call(id="chatcmpl-1", created=1, model="m", client_model="m", key="")
+    call = Call(id="chatcmpl-1", created=1, model="m", client_model="m", key="")
     with _pytest.raises(_Error) as info:
         _g.to_contents(call, messages)
     assert info.value.status == 400 and info.value.param == "messages[2].content[1]"

@@ -149,7 +149,8 @@ def test_image_part_selects_multimodal_for_any_model_and_text_model_refuses_noth
     c.chat.completions.create(model="qwen-plus", messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": PNG}}]}])
     assert fake.last.path == MULTIMODAL
     c.chat.completions.create(model="qwen-plus", messages=[{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}])
-    assert fake.last.path == TEXT and fake.last.json["input"]["messages"][0]["content"] == "ab"
+    # Parts stay distinct: DashScope's text models take one string, so a newline joins them.
+    assert fake.last.path == TEXT and fake.last.json["input"]["messages"][0]["content"] == "a\nb"
 
 
 def test_thinking_reasoning_content_separate_and_non_stream_served_by_stream(qwen):
@@ -340,3 +341,34 @@ def test_legacy_completions_go_through_chat(qwen):
     assert fake.last.json["parameters"] == {"result_format": "message", "temperature": 0, "max_tokens": 5}
     text = "".join(ch.choices[0].text for ch in c.completions.create(model="qwen-plus", prompt="old style", stream=True) if ch.choices)
     assert text == "echo: old style"
+
+
+def test_video_parts_go_multimodal(qwen):
+    fake, c, _ = qwen()
+    frames = [f"https://example.com/f{i}.jpg" for i in range(4)]
+    msgs = [{"role": "user", "content": [
+        {"type": "video_url", "video_url": {"url": "https://example.com/clip.mp4"}},
+        {"type": "video", "video": frames},
+        {"type": "text", "text": "what happens"},
+    ]}]
+    r = c.chat.completions.create(model="qwen-vl-max", messages=msgs)
+    assert fake.last.path == MULTIMODAL
+    assert fake.last.json["input"]["messages"][0]["content"] == [{"video": "https://example.com/clip.mp4"}, {"video": frames}, {"text": "what happens"}]
+    assert "2 video(s)" in r.choices[0].message.content
+    with pytest.raises(openai.BadRequestError) as exc:
+        c.chat.completions.create(model="qwen-vl-max", messages=[{"role": "user", "content": [{"type": "video", "video": frames[:1]}]}])
+    assert exc.value.body["param"] == "messages[0].content"
+
+
+def test_omni_models_are_relayed_to_compatible_mode_even_in_native_mode(qwen):
+    # DashScope serves Qwen-Omni only through its OpenAI-compatible API.
+    fake, c, _ = qwen()
+    msgs = [{"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}]}]
+    r = c.chat.completions.create(model="qwen3-omni-flash", messages=msgs)
+    assert fake.last.path == "/compatible-mode/v1/chat/completions"
+    assert fake.last.json["stream"] is True and fake.last.json["messages"] == msgs  # stream-only, assembled
+    assert r.choices[0].message.content.startswith("echo")
+    chunks = list(c.chat.completions.create(model="qwen3-omni-flash", messages=[{"role": "user", "content": "x"}], stream=True))
+    assert fake.last.path == "/compatible-mode/v1/chat/completions" and any(ch.choices and ch.choices[0].delta.content for ch in chunks)
+    c.chat.completions.create(model="qwen-plus", messages=[{"role": "user", "content": "x"}])
+    assert fake.last.path == TEXT  # everything else stays native

@@ -71,6 +71,17 @@ def test_multimodal_conversation(fake):
     assert "".join(f.output.choices[0].message.content[0]["text"] for f in stream if f.output.choices[0].message.content).startswith("echo: what")
 
 
+def test_multimodal_video_as_url_and_frames(fake):
+    # The SDK's documented video shapes (https://help.aliyun.com/zh/model-studio/vision): a video
+    # URL, and a list of frame images; both reach the service unchanged, as aoa sends them.
+    frames = ["https://example.com/f1.jpg", "https://example.com/f2.jpg"]
+    msgs = [{"role": "user", "content": [{"video": "https://example.com/clip.mp4"}, {"video": frames}, {"text": "what happens"}]}]
+    r = MultiModalConversation.call(model="qwen-vl-max", api_key=KEY, messages=msgs)
+    assert r.status_code == 200
+    assert fake.last.json["input"]["messages"][0]["content"] == msgs[0]["content"]
+    assert "[2 video(s)]" in r.output.choices[0].message.content[0]["text"]
+
+
 def test_text_embedding(fake):
     r = TextEmbedding.call(model="text-embedding-v4", api_key=KEY, input=["a", "bb"], dimension=4)
     assert r.status_code == 200

@@ -254,3 +254,68 @@ def test_stream_id_is_fixed_from_the_first_frame():
     out = state.feed("result", json.dumps(first).encode()) + state.feed("result", json.dumps(later).encode()) + state.close()
     assert {json.loads(p)["id"] for p in out} == {"chatcmpl-local1"}
     assert [json.loads(p)["choices"][0]["finish_reason"] for p in out] == [None, None, "stop"]
+
+
+# --- round 2: text parts, video, Qwen3.5 routing, effort spelling, retry codes -------------------
+# Payload shapes: https://help.aliyun.com/zh/model-studio/vision (视频理解: `{"video": url}` and
+# `{"video": [frame urls]}`), https://help.aliyun.com/zh/model-studio/qwen-api-via-dashscope.
+
+
+def _native(body: dict) -> tuple[str, dict]:
+    out = qwen.chat(SETTINGS, make_call(json.dumps(body).encode()))
+    return out.url.removeprefix("https://dashscope.example"), json.loads(out.body)
+
+
+@pytest.mark.parametrize(("model", "content", "path", "sent"), [
+    ("qwen-plus", [{"type": "text", "text": "Hello"}, {"type": "text", "text": "World"}], qwen.TEXT_PATH, "Hello\nWorld"),
+    ("qwen-plus", [{"type": "text", "text": "one"}], qwen.TEXT_PATH, "one"),
+    ("qwen-plus", "plain", qwen.TEXT_PATH, "plain"),
+    ("qwen-vl-max", [{"type": "text", "text": "Hello"}, {"type": "text", "text": "World"}], qwen.MULTIMODAL_PATH, [{"text": "Hello"}, {"text": "World"}]),
+    ("qwen3.5-plus", "hi", qwen.MULTIMODAL_PATH, [{"text": "hi"}]),
+    ("qwen-plus", [{"type": "video_url", "video_url": {"url": "https://x/v.mp4"}}], qwen.MULTIMODAL_PATH, [{"video": "https://x/v.mp4"}]),
+    ("qwen-vl-max", [{"type": "video", "video": ["https://x/1.jpg", "https://x/2.jpg"]}, {"type": "text", "text": "describe"}], qwen.MULTIMODAL_PATH,
+     [{"video": ["https://x/1.jpg", "https://x/2.jpg"]}, {"text": "describe"}]),
+    ("qwen-vl-max", [{"type": "video", "video": "https://x/v.mp4"}], qwen.MULTIMODAL_PATH, [{"video": "https://x/v.mp4"}]),
+])
+def test_content_table(model, content, path, sent):
+    got_path, body = _native({"model": model, "messages": [{"role": "user", "content": content}]})
+    assert got_path == path
+    assert body["input"]["messages"][0]["content"] == sent
+
+
+def test_text_parts_stay_distinct_in_system_and_tool_messages():
+    _, body = _native({"model": "qwen-plus", "messages": [
+        {"role": "system", "content": [{"type": "text", "text": "Be brief."}, {"type": "text", "text": "Be kind."}]},
+        {"role": "user", "content": "x"},
+        {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+    ]})
+    msgs = body["input"]["messages"]
+    assert msgs[0]["content"] == "Be brief.\nBe kind." and msgs[3]["content"] == "a\nb"
+
+
+@pytest.mark.parametrize("frames", [[], ["https://x/1.jpg"]])
+def test_video_frames_need_two_or_more(frames):
+    with pytest.raises(core.Error) as exc:
+        _native({"model": "qwen-vl-max", "messages": [{"role": "user", "content": [{"type": "video", "video": frames}]}]})
+    assert exc.value.status == 400 and exc.value.param == "messages[0].content"
+
+
+@pytest.mark.parametrize("effort", ["minimum", "max", "xhigh"])
+def test_reasoning_effort_uses_openai_spellings(effort):
+    with pytest.raises(core.Error) as exc:
+        _native({"model": "qwen-plus", "reasoning_effort": effort, "messages": [{"role": "user", "content": "x"}]})
+    assert exc.value.param == "reasoning_effort" and "minimal" in exc.value.message
+
+
+def test_retry_codes_are_known_error_codes():
+    assert qwen.RETRY_CODES <= set(qwen.ERROR_STATUS)
+    assert {"Throttling", "Throttling.RateQuota", "ServiceUnavailable"} <= qwen.RETRY_CODES
+    assert "Arrearage" not in qwen.RETRY_CODES and "InvalidParameter" not in qwen.RETRY_CODES
+    assert qwen.error(429, b'{"code":"Throttling.RateQuota","message":"slow down","request_id":"r"}').code in qwen.RETRY_CODES
+
+
+def test_vendor_extras_on_tool_calls_are_not_sent():
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}, "extra_content": {"google": {"thought_signature": "x"}}}
+    _, body = _native({"model": "qwen-plus", "messages": [{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [call]}, {"role": "tool", "tool_call_id": "c1", "content": "ok"}]})
+    assert body["input"]["messages"][1]["tool_calls"] == [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]

@@ -19,7 +19,8 @@ import msgspec
 from ..core import Error
 
 MARK = "__th__"
-# A client-supplied id is inflated at most this far (a zip bomb in an id stays a 400).
+# What the ids of one request may inflate to, all together: a zip bomb in an id, or a million
+# small ones, stays a 400 instead of gigabytes.
 MAX_INFLATED = 16 * 1024 * 1024
 
 # ("t", thinking, signature) or ("r", data) for redacted thinking.
@@ -36,17 +37,23 @@ def tool_call_id(tool_use_id: str, blocks: Carried) -> str:
     return tool_use_id + MARK + base64.urlsafe_b64encode(packed).decode().rstrip("=")
 
 
-def split(tool_call_id: str, where: str) -> tuple[str, Carried]:
-    """OpenAI tool call id → (Anthropic tool_use id, thinking blocks to replay before it)."""
+def split(tool_call_id: str, where: str, budget: list[int] | None = None) -> tuple[str, Carried]:
+    """OpenAI tool call id → (Anthropic tool_use id, thinking blocks to replay before it).
+
+    `budget` is the request's remaining inflation allowance (one mutable int), shared by its ids.
+    """
     head, mark, tail = tool_call_id.partition(MARK)
     if not mark:
         return tool_call_id, []
     try:
         packed = base64.urlsafe_b64decode(tail + "=" * (-len(tail) % 4))
         inflater = zlib.decompressobj()
-        raw = inflater.decompress(packed, MAX_INFLATED)
+        allowance = budget[0] if budget is not None else MAX_INFLATED
+        raw = inflater.decompress(packed, allowance)
         if inflater.unconsumed_tail or not inflater.eof:
             raise ValueError("truncated or too large")
+        if budget is not None:
+            budget[0] -= len(raw)
         blocks = _decode(raw)
     except (binascii.Error, ValueError, zlib.error, msgspec.DecodeError):
         raise Error(400, f"`{where}` carries thinking blocks aoa cannot read; send the id back as it was received.", param=where, code="invalid_value") from None

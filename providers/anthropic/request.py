@@ -231,8 +231,8 @@ def _thinking_blocks(carried: ids.Carried) -> list[Any]:
     return [ThinkingBlock(thinking=b[1], signature=b[2]) if b[0] == "t" else RedactedThinkingBlock(data=b[1]) for b in carried]
 
 
-def _assistant(m: oai.AssistantMessage, i: int, legacy: dict[str, list[str]]) -> list[Any]:
-    calls = [(ids.split(tc.id, f"messages[{i}].tool_calls[{k}].id"), tc) for k, tc in enumerate(m.tool_calls or ())]
+def _assistant(m: oai.AssistantMessage, i: int, legacy: dict[str, list[str]], budget: list[int]) -> list[Any]:
+    calls = [(ids.split(tc.id, f"messages[{i}].tool_calls[{k}].id", budget), tc) for k, tc in enumerate(m.tool_calls or ())]
     out: list[Any] = []
     # Thinking came first in the original turn (thinking, text, tool_use…): keep that order.
     if calls:
@@ -268,6 +268,7 @@ def to_messages(call: Call, req: oai.ChatCompletionRequest, marks: list[_CCMessa
     system: list[TextBlock] = []
     turns: list[MessageParam] = []
     legacy: dict[str, list[str]] = {}
+    budget = [ids.MAX_INFLATED]
 
     def add(role: str, blocks: list[Any]) -> None:
         if not blocks:
@@ -285,7 +286,7 @@ def to_messages(call: Call, req: oai.ChatCompletionRequest, marks: list[_CCMessa
         elif isinstance(m, oai.UserMessage):
             add("user", _mark(_blocks(m.content, where), mark))
         elif isinstance(m, oai.AssistantMessage):
-            add("assistant", _assistant(m, i, legacy))
+            add("assistant", _assistant(m, i, legacy, budget))
         elif isinstance(m, oai.ToolMessage):
             result = _tool_result(m.content, ids.tool_use_id(m.tool_call_id), where)
             if mark is not None:

@@ -3,13 +3,17 @@
 Native (default, `QWEN_API_MODE=native`), docs https://help.aliyun.com/zh/model-studio/use-qwen-by-calling-api
 and the official SDK https://github.com/dashscope/dashscope-sdk-python:
 - chat: `POST {endpoint}/api/v1/services/aigc/text-generation/generation`, or
-  `.../multimodal-generation/generation` when a message carries an image or audio part or the
-  model is a VL/audio/omni model; `{"model","input":{"messages"},"parameters"}` with
-  `result_format: "message"`.
+  `.../multimodal-generation/generation` when a message carries an image, audio or video part or
+  the model is a VL/audio/Qwen3.5+ model; `{"model","input":{"messages"},"parameters"}` with
+  `result_format: "message"`. Text models take content as one string: text parts are joined with
+  a newline (`TEXT_PART_SEPARATOR`); the multimodal endpoint keeps them as a list. Videos:
+  `video_url` parts → `{"video": url}`, DashScope-style `{"type":"video","video":[frames]}` as is.
 - streaming: header `X-DashScope-SSE: enable` and `incremental_output: true` (never a diff of
   cumulative text); frames `id:`/`event:result`/`:HTTP_STATUS/200`/`data:`; an `event:error`
   frame carries `{code, message, request_id}`. Usage is cumulative in every frame: it is reported
   once, at the end.
+- Qwen-Omni models are relayed to the compatible-mode endpoint in either mode (DashScope serves
+  them only there).
 - models that only answer streams (QwQ, QVQ, omni, `*-thinking`, open qwen3 `qwen3-32b` style,
   or any request with thinking on) are streamed upstream even for a non-stream client.
 - ids are `chatcmpl-<request_id>`: DashScope's request_id stays recoverable for support tickets.
@@ -19,6 +23,8 @@ and the official SDK https://github.com/dashscope/dashscope-sdk-python:
   `enable_search`, `enable_thinking`, `thinking_budget`, `top_k`, `repetition_penalty`.
   `reasoning_effort` none → `enable_thinking: false`; minimal/low/medium/high → `true` with
   `thinking_budget` 512/2048/8192/model default (`REASONING_EFFORT`; an explicit budget wins).
+  DashScope's native API has no effort parameter of its own; the values are OpenAI's
+  (`minimal`, not `minimum`), anything else is a 400 naming `reasoning_effort`.
 - /v1/models: DashScope's native API has no model list: the configured model and aliases.
 Not supported natively (400 naming the field): frequency_penalty ≠ 0, logit_bias, audio output,
 prediction, legacy functions/function_call, file parts, verbosity. A message's `name` and an
@@ -31,6 +37,7 @@ Compatible (`QWEN_API_MODE=compatible`): everything is relayed to
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,6 +53,7 @@ from .request import (  # noqa: F401 - the tables are part of this provider's su
     NEUTRAL,
     RANGES,
     REASONING_EFFORT,
+    TEXT_PART_SEPARATOR,
     UNSUPPORTED,
     decode,
     is_multimodal,
@@ -58,6 +66,7 @@ from .response import (  # noqa: F401
     ERROR_STATUS,
     FINISH_FALLBACK,
     FINISH_REASON,
+    RETRY_CODES,
     NativeStream,
     Usage,
     error,
@@ -109,8 +118,18 @@ def headers(s: Settings, key: str, *, sse: bool = False) -> dict[str, str]:
     return h
 
 
+# Qwen-Omni answers only through the OpenAI-compatible API ("Qwen-Omni 仅支持 OpenAI 兼容方式调用",
+# https://help.aliyun.com/zh/model-studio/qwen-omni): relayed there even in native mode.
+_COMPATIBLE_ONLY = re.compile(r"omni")
+
+
+def relayed(s: Settings, model: str) -> bool:
+    """True when this request goes to the compatible-mode endpoint as it is."""
+    return s.mode == "compatible" or bool(_COMPATIBLE_ONLY.search(model.lower()))
+
+
 def chat(s: Settings, call: Call) -> Outbound:
-    if s.mode == "compatible":
+    if relayed(s, call.model):
         return _compatible_chat(s, call)
     req = decode(call)
     stream = call.stream or stream_only(call.model, thinking(req))
@@ -145,7 +164,7 @@ def _extra_bool(call: Call, name: str) -> bool | None:
 
 
 def chat_result(s: Settings, call: Call, body: bytes) -> bytes:
-    if s.mode == "compatible":
+    if relayed(s, call.model):
         return passthrough.check_json(body)
     return to_chat_completion(call, body)
 
@@ -154,7 +173,7 @@ class ChatStream:
     """Per-request stream state: DashScope frames → OpenAI chunks, or a relay in compatible mode."""
 
     def __init__(self, s: Settings, call: Call) -> None:
-        self.inner: Any = passthrough.RelayStream() if s.mode == "compatible" else NativeStream(call)
+        self.inner: Any = passthrough.RelayStream() if relayed(s, call.model) else NativeStream(call)
 
     def feed(self, event: str, data: bytes) -> list[bytes]:
         return self.inner.feed(event, data)

@@ -112,8 +112,16 @@ REASONING_EFFORT: dict[str, tuple[bool, int | None]] = {
     "high": (True, None),
 }
 
+# Native text models take a message's content as one string: several text parts are joined with
+# a newline (as vLLM's chat templates join them), never glued ("Hello" + "World" ≠ "HelloWorld").
+# The multimodal endpoint takes them as a list and keeps them apart.
+TEXT_PART_SEPARATOR = "\n"
+
 _STREAM_ONLY = re.compile(r"^(qwq|qvq)|omni|-thinking|^qwen3-\d+(\.\d+)?b(-a\d+(\.\d+)?b)?$")
-_MULTIMODAL_MODEL = re.compile(r"-vl|qvq|-audio|omni")
+# Qwen3.5 and newer answer on the multimodal endpoint only (text-generation says "url error"):
+# https://help.aliyun.com/zh/model-studio/deep-thinking (DashScope tab).
+_MULTIMODAL_MODEL = re.compile(r"-vl|qvq|-audio|omni|^qwen3\.[5-9]")
+_MEDIA_PARTS = (oai.ImagePart, oai.AudioPart, oai.VideoPart, oai.VideoFramesPart)
 
 # --- request translation --------------------------------------------------------------------
 
@@ -153,18 +161,18 @@ def is_multimodal(model: str, messages: list[oai.Message]) -> bool:
         return True
     for m in messages:
         content = getattr(m, "content", None)
-        if isinstance(content, list) and any(isinstance(p, (oai.ImagePart, oai.AudioPart)) for p in content):
+        if isinstance(content, list) and any(isinstance(p, _MEDIA_PARTS) for p in content):
             return True
     return False
 
 
-def _parts(content: str | list[oai.ContentPart] | None, where: str) -> list[dict[str, str]]:
+def _parts(content: str | list[oai.ContentPart] | None, where: str) -> list[dict[str, Any]]:
     """OpenAI content → DashScope multimodal content list."""
     if content is None:
         return []
     if isinstance(content, str):
         return [{"text": content}]
-    out: list[dict[str, str]] = []
+    out: list[dict[str, Any]] = []
     for p in content:
         if isinstance(p, oai.TextPart):
             out.append({"text": p.text})
@@ -174,15 +182,25 @@ def _parts(content: str | list[oai.ContentPart] | None, where: str) -> list[dict
             out.append({"image": p.image_url.url})
         elif isinstance(p, oai.AudioPart):
             out.append({"audio": f"data:audio/{p.input_audio.format};base64,{p.input_audio.data}"})
+        elif isinstance(p, oai.VideoPart):
+            # A video file URL: https://help.aliyun.com/zh/model-studio/vision (视频理解)
+            out.append({"video": p.video_url.url})
+        elif isinstance(p, oai.VideoFramesPart):
+            # A video as frame images, or one video URL, as DashScope takes it (same page).
+            if isinstance(p.video, list) and not (2 <= len(p.video) <= 512):
+                raise Error(400, f"`{where}`: a video as images takes 2 to 512 frames.", param=where, code="invalid_value")
+            out.append({"video": p.video})
         else:
             raise Error(400, f"`{where}`: {type(p).__name__.removesuffix('Part').lower()} parts are not supported by DashScope.", param=where, code="unsupported_content")
     return out
 
 
 def _text(content: str | list[oai.ContentPart] | None, where: str) -> str:
-    if isinstance(content, list) and not all(isinstance(p, oai.TextPart) for p in content):
+    if content is None or isinstance(content, str):
+        return content or ""
+    if not all(isinstance(p, oai.TextPart) for p in content):
         raise Error(400, f"`{where}`: only text parts can be sent to a text model; use a -vl model for images.", param=where, code="unsupported_content")
-    return oai.text_of(content)
+    return TEXT_PART_SEPARATOR.join(p.text for p in content if isinstance(p, oai.TextPart))
 
 
 def _message(m: oai.Message, i: int, multimodal: bool) -> dict[str, Any]:
@@ -196,7 +214,8 @@ def _message(m: oai.Message, i: int, multimodal: bool) -> dict[str, Any]:
         # reasoning_content is not sent back: DashScope does not take it as input.
         out: dict[str, Any] = {"role": "assistant", "content": content(m.content) if m.content is not None else ("" if not multimodal else [])}
         if m.tool_calls:
-            out["tool_calls"] = [msgspec.to_builtins(tc) for tc in m.tool_calls]
+            # Vendor extras a client echoes on calls (extra_content) are not DashScope's: not sent.
+            out["tool_calls"] = [{"id": tc.id, "type": tc.type, "function": msgspec.to_builtins(tc.function)} for tc in m.tool_calls]
         if m.function_call is not None:
             raise Error(400, "Legacy `function_call` turns are not supported; use tool_calls.", param=f"messages[{i}].function_call", code="unsupported_parameter")
         return out

@@ -55,6 +55,14 @@ ERROR_STATUS = {
 }
 ERROR_FALLBACK_STATUS = 500  # a code we do not know, where no HTTP status says better
 
+# `core.Error.code` values worth retrying after a pause. Throttling.AllocationQuota (a used-up
+# quota) and Arrearage are not: waiting a moment does not change them.
+RETRY_CODES: frozenset[str] = frozenset({
+    "Throttling", "Throttling.RateQuota", "Throttling.BurstRate", "LimitRequests",
+    "InternalError", "InternalError.Algo", "InternalError.Timeout", "SystemError",
+    "ServiceUnavailable", "ModelServiceFailed", "RequestTimeOut",
+})
+
 # --- response translation -------------------------------------------------------------------
 
 

@@ -138,8 +138,10 @@ class FakeDashScope:
         content = last.get("content")
         if isinstance(content, list):
             images = [p["image"] for p in content if "image" in p]
+            videos = [p["video"] for p in content if "video" in p]
             words = " ".join(p["text"] for p in content if "text" in p)
             text = f"echo: {words}" + (f" [{len(images)} image(s): {', '.join(i[:10] for i in images)}]" if images else "")
+            text += f" [{len(videos)} video(s)]" if videos else ""
         else:
             text = f"echo: {content}"
         if last.get("role") == "tool":
