@@ -37,9 +37,10 @@ from gateway.policies import Policies, Ticket
 from gateway.policies import describe as policies_on
 from gateway import cache as response_cache
 from gateway.redact import Redactor
+from gateway.responses_store import not_found, open_store
 from gateway.sse import DONE, SSE_HEADERS, SSEDecoder
 from gateway.upstream import TRANSPORT_ERRORS, open_session, timeout, transport_error
-from providers import core, oai
+from providers import core, oai, passthrough, responses
 
 __version__ = "0.1.0"
 USER_AGENT = f"aoa/{__version__}"
@@ -71,6 +72,11 @@ class State:
         self.ids = itertools.count(1)
         self.served = core.served_models(self.common)
         self.policies = Policies(config)
+        self.responses_store = open_store(config.responses_store, self.policies.strict)
+        relay = getattr(self.provider, "responses_url", None)
+        self.responses_relay: Callable[[str], str | None] | None = (
+            (lambda suffix: relay(self.settings, suffix)) if relay and relay(self.settings, "") else None
+        )
 
     def new_id(self, kind: str) -> str:
         return f"{kind}-{self.id_prefix}{next(self.ids):08x}"
@@ -260,13 +266,29 @@ class ClientGone(Exception):
 
 class Downstream:
     """The client's SSE response, opened lazily so that an error before the first chunk can
-    still be a proper HTTP error."""
+    still be a proper HTTP error.
+
+    The seam for re-shaping the chat path's output (the Responses API): a subclass overrides
+    `frame` (chunk payloads → bytes to write), `ending`, `error_frame` and `whole` (the
+    non-stream answer); the exchange itself stays the same for every client API."""
 
     def __init__(self, request: web.Request) -> None:
         self.request = request
         self.response: web.StreamResponse | None = None
         ticket = request.get(TICKET)
         self.tap = ticket.tap if ticket is not None else None  # the answer, for cache/log/tokens
+
+    def frame(self, payloads: list[bytes]) -> bytes:
+        return b"".join([b"data: " + p + b"\n\n" for p in payloads])
+
+    async def ending(self) -> bytes:
+        return DONE
+
+    def error_frame(self, err: core.Error, key: str) -> bytes:
+        return b"data: " + error_body(err, self.request.app[STATE].redact, key) + b"\n\n"
+
+    async def whole(self, body: bytes) -> web.StreamResponse:
+        return web.Response(body=body, content_type="application/json")
 
     async def write(self, payloads: list[bytes]) -> None:
         if self.tap is not None:
@@ -275,7 +297,7 @@ class Downstream:
             self.response = web.StreamResponse(headers=SSE_HEADERS)
             await self.response.prepare(self.request)
         try:
-            await self.response.write(b"".join([b"data: " + p + b"\n\n" for p in payloads]))
+            await self.response.write(self.frame(payloads))
         except ConnectionError:
             self.request[TRACE].stream_error = 499
             raise ClientGone from None
@@ -285,7 +307,7 @@ class Downstream:
             self.response = web.StreamResponse(headers=SSE_HEADERS)
             await self.response.prepare(self.request)
         try:
-            await self.response.write(DONE)
+            await self.response.write(await self.ending())
             await self.response.write_eof()
         except ConnectionError:
             self.request[TRACE].stream_error = 499
@@ -299,7 +321,7 @@ class Downstream:
         assert self.response is not None
         self.request[TRACE].stream_error = err.status
         try:
-            await self.response.write(b"data: " + error_body(err, st.redact, key) + b"\n\n")
+            await self.response.write(self.error_frame(err, key))
             await self.response.write_eof()
         except (ConnectionError, RuntimeError):
             pass
@@ -347,9 +369,9 @@ def _feed(state: Any, events: list[tuple[str, bytes]], out: list[bytes]) -> core
 
 async def _stream_to_client(
     request: web.Request, call: core.Call, resp: aiohttp.ClientResponse, state: Any,
-    convert: Callable[[bytes], bytes] | None,
+    convert: Callable[[bytes], bytes] | None, down: Downstream | None = None,
 ) -> web.StreamResponse:
-    down = Downstream(request)
+    down = down or Downstream(request)
     try:
         async for batch in _events(request, resp, state):
             await down.write([convert(p) for p in batch] if convert else batch)
@@ -391,6 +413,7 @@ async def _exchange(
     result: Callable[[Any, core.Call, bytes], bytes],
     stream_state: Callable[[Any, core.Call], Any],
     convert: Callable[[bytes, bool], bytes] | None = None,
+    down: Downstream | None = None,
 ) -> web.StreamResponse:
     st = request.app[STATE]
     out = await _with_media(request, build, call)
@@ -408,7 +431,7 @@ async def _exchange(
                 raise core.Error(500, "The provider did not ask the upstream for a stream.")
             state = stream_state(st.settings, call)
             conv = (lambda p: convert(p, True)) if convert else None
-            return await _stream_to_client(request, call, resp, state, conv)
+            return await _stream_to_client(request, call, resp, state, conv, down)
         if out.stream:
             full = msgspec.structs.replace(call, stream=True, include_usage=True)
             body = await _assemble(request, resp, stream_state(st.settings, full))
@@ -416,6 +439,8 @@ async def _exchange(
             body = result(st.settings, call, await _read(request, resp))
         if convert:
             body = convert(body, False)
+        if down is not None:
+            return await down.whole(body)
         return web.Response(body=body, content_type="application/json")
     except BaseException:
         # Client gone, error mid-body: drop the upstream connection rather than pool it
@@ -498,14 +523,17 @@ async def _completions(request: web.Request, call: core.Call) -> web.StreamRespo
 
 
 async def _local_chat(
-    request: web.Request, call: core.Call, convert: Callable[[bytes, bool], bytes] | None
+    request: web.Request, call: core.Call, convert: Callable[[bytes, bool], bytes] | None,
+    down: Downstream | None = None,
 ) -> web.StreamResponse:
     st = request.app[STATE]
     p = st.provider
     if not call.stream:
         body = p.local_chat(st.settings, call)
+        if down is not None:
+            return await down.whole(body)
         return web.Response(body=convert(body, False) if convert else body, content_type="application/json")
-    down = Downstream(request)
+    down = down or Downstream(request)
     try:
         for delay, payload in p.local_stream(st.settings, call):
             if delay:
@@ -517,6 +545,172 @@ async def _local_chat(
         assert down.response is not None
         return down.response
     return await down.finish()
+
+
+# --- Responses API: translated onto the chat path, or relayed to an upstream that has it ----
+
+
+class ResponsesDownstream(Downstream):
+    """The chat path's chunks (or whole answer) re-shaped into a Responses stream (or object).
+    The finished response is stored before its last event is written, so a client that follows
+    up with `previous_response_id` at once finds it."""
+
+    def __init__(self, request: web.Request, skel: responses.Response, encrypted: bool, ns: dict[str, str],
+                 keep: Callable[[responses.Response], Awaitable[None]]) -> None:
+        super().__init__(request)
+        self.skel = skel
+        self.encrypted = encrypted
+        self.ns = ns
+        self.keep = keep
+        self.shaper = responses.ResponseStream(skel, encrypted=encrypted, ns=ns)
+
+    def frame(self, payloads: list[bytes]) -> bytes:
+        return b"".join([e for p in payloads for e in self.shaper.feed(p)])
+
+    async def ending(self) -> bytes:
+        events = self.shaper.close(int(time.time()))
+        await self.keep(self.shaper.response)
+        return b"".join(events)
+
+    def error_frame(self, err: core.Error, key: str) -> bytes:
+        st = self.request.app[STATE]
+        shown = core.Error(err.status, st.redact(err.message, key), param=err.param, code=err.code, type=err.type)
+        return b"".join(self.shaper.fail(shown))
+
+    async def whole(self, body: bytes) -> web.StreamResponse:
+        r = responses.from_chat(self.skel, body, encrypted=self.encrypted, completed_at=int(time.time()), ns=self.ns)
+        await self.keep(r)
+        return web.Response(body=responses.encode(r), content_type="application/json")
+
+
+class RelayDownstream(Downstream):
+    """Relay mode: the upstream's Responses events, already framed with their names."""
+
+    def frame(self, payloads: list[bytes]) -> bytes:
+        return b"".join(payloads)
+
+    async def ending(self) -> bytes:
+        return b""
+
+    def error_frame(self, err: core.Error, key: str) -> bytes:
+        st = self.request.app[STATE]
+        event = {"type": "error", "code": err.code, "message": st.redact(err.message, key), "param": err.param}
+        return responses.frame("error", oai.encode(event))
+
+
+async def _relay_responses(request: web.Request, call: core.Call, suffix: str, method: str = "POST") -> web.StreamResponse:
+    st = request.app[STATE]
+    assert st.responses_relay is not None
+    url = st.responses_relay(suffix)
+    assert url is not None
+    if request.query_string:
+        url += ("&" if "?" in url else "?") + request.query_string
+    body = passthrough.with_model(call, call.model) if method == "POST" else None
+    out = core.Outbound(url=url, headers=st.provider.headers(call.key), body=body, method=method, stream=call.stream)
+    resp = await _send(request, out)
+    try:
+        try:
+            await _check(request, resp)
+        except core.Error as err:
+            if err.status in (404, 405) and method == "POST":
+                err.message += f" (this upstream may have no Responses API: set {st.common.prefix}_RESPONSES=translate)"
+            raise
+        if call.stream:
+            return await _stream_to_client(request, call, resp, responses.RelayEvents(), None, RelayDownstream(request))
+        body = passthrough.check_json(await _read(request, resp))
+        return web.Response(body=body, content_type="application/json")
+    except BaseException:
+        resp.close()
+        raise
+    finally:
+        resp.release()
+
+
+async def create_response(request: web.Request) -> web.StreamResponse:
+    call = await _call(request, "resp", required=("input",))
+    if request.app[STATE].policies.observe:  # token limits count Responses usage too
+        return await _served(request, call, lambda: _create_response(request, call), chat=False)
+    return await _create_response(request, call)
+
+
+async def _create_response(request: web.Request, call: core.Call) -> web.StreamResponse:
+    st = request.app[STATE]
+    if st.responses_relay is not None:
+        return await _relay_responses(request, call, "")
+    req = responses.decode_request(call.body)
+    history: list[oai.Message] = []
+    if req.previous_response_id:
+        prev = await st.responses_store.load(_bearer(request), req.previous_response_id, "previous_response_id")
+        history = responses.decode_messages(prev.messages)
+    turn = history + responses.to_messages(responses.input_items(req))
+    chat = oai.encode(responses.to_chat(req, turn, call.model))
+    rid = f"resp_{secrets.token_hex(20)}"
+    skel = responses.skeleton(req, call.fields, rid, call.created, call.client_model or call.model)
+    fields = call.fields
+
+    async def keep(r: responses.Response) -> None:
+        if req.store is False:
+            return
+        ids, items = responses.stored_items(req, fields, rid)
+        record = responses.Stored(
+            response=msgspec.Raw(responses.encode(r)),
+            messages=msgspec.Raw(responses.encode_messages(turn + responses.output_messages(r))),
+            item_ids=ids, items=items,
+        )
+        await st.responses_store.save(_bearer(request), rid, record)  # responses belong to their credential
+
+    encrypted = responses.ENCRYPTED in (req.include or ())
+    down = ResponsesDownstream(request, skel, encrypted, responses.namespaces(req), keep)
+    call = msgspec.structs.replace(
+        call, id=st.new_id("chatcmpl"), body=chat, fields=_fields_decoder.decode(chat), include_usage=call.stream
+    )
+    p = st.provider
+    try:
+        if st.local:
+            return await _local_chat(request, call, None, down)
+        return await _exchange(request, call, lambda: p.chat(st.settings, call), p.chat_result, p.ChatStream, down=down)
+    except core.Error as err:
+        err.param = responses.client_param(err.param)
+        raise
+
+
+async def _lookup_call(request: web.Request) -> core.Call:
+    rid = request.match_info["id"]
+    if not responses.valid_id(rid):
+        raise not_found(rid)
+    return core.Call(id=rid, created=int(time.time()), model="", client_model="", key=await upstream_key(request))
+
+
+async def get_response(request: web.Request) -> web.StreamResponse:
+    call = await _lookup_call(request)
+    st = request.app[STATE]
+    if st.responses_relay is not None:
+        call.stream = request.query.get("stream", "").lower() == "true"  # a stored stream replayed
+        return await _relay_responses(request, call, f"/{call.id}", "GET")
+    if request.query.get("stream", "").lower() == "true":
+        raise core.Error(400, "Replaying a stored response as a stream is not supported here.", param="stream", code="unsupported_value")
+    stored = await st.responses_store.load(_bearer(request), call.id)
+    return web.Response(body=bytes(stored.response), content_type="application/json")
+
+
+async def delete_response(request: web.Request) -> web.StreamResponse:
+    call = await _lookup_call(request)
+    st = request.app[STATE]
+    if st.responses_relay is not None:
+        return await _relay_responses(request, call, f"/{call.id}", "DELETE")
+    await st.responses_store.drop(_bearer(request), call.id)
+    return web.Response(body=responses.encode(responses.DeletedResponse(id=call.id)), content_type="application/json")
+
+
+async def response_input_items(request: web.Request) -> web.StreamResponse:
+    call = await _lookup_call(request)
+    st = request.app[STATE]
+    if st.responses_relay is not None:
+        return await _relay_responses(request, call, f"/{call.id}/input_items", "GET")
+    limit, order, after = responses.page_params(request.query)
+    stored = await st.responses_store.load(_bearer(request), call.id)
+    body = responses.item_list(stored.items, limit, order, after, stored.item_ids)
+    return web.Response(body=body, content_type="application/json")
 
 
 async def embeddings(request: web.Request) -> web.StreamResponse:
@@ -649,7 +843,7 @@ async def middleware(request: web.Request, handler: Callable[[web.Request], Awai
 
 def _http_error(exc: web.HTTPException) -> core.Error:
     if exc.status == 404:
-        return core.Error(404, "Unknown URL; aoa serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models.", code="unknown_url")
+        return core.Error(404, "Unknown URL; aoa serves /v1/chat/completions, /v1/responses, /v1/completions, /v1/embeddings and /v1/models.", code="unknown_url")
     if exc.status == 405:
         return core.Error(405, "Method not allowed on this URL.", code="method_not_allowed")
     if exc.status == 413:
@@ -665,7 +859,7 @@ def _preflight(st: State, request: web.Request) -> web.Response:
         status=204,
         headers={
             "Access-Control-Allow-Origin": origin,
-            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+            "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
             "Access-Control-Allow-Headers": request.headers.get("Access-Control-Request-Headers", "*"),
             "Access-Control-Max-Age": "86400",
             "Vary": "Origin",
@@ -717,6 +911,10 @@ def make_app(config: Config) -> web.Application:
         app.router.add_post(f"{prefix}/embeddings", embeddings)
         app.router.add_get(f"{prefix}/models", list_models)
         app.router.add_get(f"{prefix}/models/{{id:.+}}", get_model)
+        app.router.add_post(f"{prefix}/responses", create_response)
+        app.router.add_get(f"{prefix}/responses/{{id}}", get_response)
+        app.router.add_delete(f"{prefix}/responses/{{id}}", delete_response)
+        app.router.add_get(f"{prefix}/responses/{{id}}/input_items", response_input_items)
     for path in OPEN_PATHS:
         app.router.add_get(path, health)
     return app

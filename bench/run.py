@@ -114,7 +114,9 @@ def load(url: str, body: str, *, concurrency: int = 1, duration: float = 2.0, re
 def aoa_env(kind: str, upstream: int, port: int) -> dict[str, str]:
     env = {"AOA_TYPE": kind, "AOA_HOST": "127.0.0.1", "AOA_PORT": str(port), "AOA_LOG_LEVEL": "warning"}
     if kind == "openai":
-        env |= {"OPENAI_ENDPOINT": f"http://127.0.0.1:{upstream}/v1", "OPENAI_API_KEY": "x", "OPENAI_MODEL": "bench"}
+        # translate: the Responses scenarios measure aoa's Responses ⇄ chat translation.
+        env |= {"OPENAI_ENDPOINT": f"http://127.0.0.1:{upstream}/v1", "OPENAI_API_KEY": "x", "OPENAI_MODEL": "bench",
+                "OPENAI_RESPONSES": "translate"}
     elif kind == "router":  # `upstream` is then the port of the aoa sidecar it routes to
         env |= {"ROUTER_ROUTES": f"*:http://127.0.0.1:{upstream}/v1", "ROUTER_API_KEY": "x"}
     else:
@@ -195,6 +197,8 @@ def bodies() -> dict[str, str]:
         "stream": body_file("stream", {**small, "model": "chunks-500", "stream": True}),
         "gap": body_file("gap", {**small, "model": "chunks-500-gap", "stream": True}),
         "vision": body_file("vision", vision),
+        "resp_small": body_file("resp_small", {"model": "bench", "input": "Say hi.", "store": False}),
+        "resp_stream": body_file("resp_stream", {"model": "chunks-500", "input": "Say hi.", "stream": True, "store": False}),
     }
 
 
@@ -303,6 +307,11 @@ def main() -> int:
         ("stream", "stream", {"concurrency": 1, "duration": 1.0}, True),
         ("vision", "vision", {"concurrency": 1, "requests": vision_n, "warmup": 0.2}, False),
     ]
+    responses_plan = [
+        ("r-c1", "resp_small", {"concurrency": 1, "duration": 1.0}, False),
+        ("r-c64", "resp_small", {"concurrency": 64, "duration": 1.5}, False),
+        ("r-stream", "resp_stream", {"concurrency": 1, "duration": 1.0}, True),
+    ]
     runs: dict[str, dict[str, list[dict]]] = {c: {} for c in cols}
     for rnd in range(ROUNDS):
         log(f"round {rnd + 1}/{ROUNDS}")
@@ -316,6 +325,14 @@ def main() -> int:
                     NOTES.append(f"{col}: {scen} failed ({exc})")
                     continue
                 runs[col].setdefault(scen, []).append(r)
+        # The same work through /v1/responses (translated onto the chat path), aoa openai only.
+        for scen, body, kw, stream in responses_plan:
+            try:
+                r = load(roots["aoa openai"] + "/v1/responses", b[body], stream=stream, **kw)
+            except RuntimeError as exc:
+                NOTES.append(f"aoa openai: {scen} failed ({exc})")
+                continue
+            runs["aoa openai"].setdefault(scen, []).append(r)
     for col in cols:
         for scen, rs in runs[col].items():
             res[col][scen] = {k: median([r[k] for r in rs if r[k] is not None]) for k in rs[0]}
@@ -382,6 +399,8 @@ def main() -> int:
     errs = {c: sum(v.get("errors") or 0 for v in res[c].values()) for c in cols}
     row("errors (all scenarios)", lambda c: float(errs[c]), digits=0)
 
+    responses_rows(aoa, rows, ok)
+
     growth = (mem["after"] - mem["warm"]) / mem["warm"] * 100
     only = {c: "" for c in cols}
     extra: list[tuple[str, str, str, str]] = [
@@ -397,7 +416,7 @@ def main() -> int:
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join(["---"] + ["---:"] * len(cols) + ["---", "---"]) + "|")
     for label, vals, target, verdict in rows:
-        print("| " + " | ".join([label, *(vals[c] for c in cols), target, verdict]) + " |")
+        print("| " + " | ".join([label, *(vals.get(c, "") for c in cols), target, verdict]) + " |")
     for label, value, target, verdict in extra:
         vals = {**only, "aoa openai": value}
         print("| " + " | ".join([label, *(vals[c] for c in cols), target, verdict]) + " |")
@@ -407,6 +426,21 @@ def main() -> int:
     for note in NOTES:
         print(f"- {note}")
     return 0
+
+
+def responses_rows(aoa: dict[str, dict], rows: list, ok) -> None:
+    """7. The Responses API on top of chat: what translating costs aoa openai."""
+    if not all(k in aoa for k in ("r-c1", "r-c64", "r-stream")):
+        return
+    only = lambda v, digits=2: {"aoa openai": fmt(v, digits)}  # noqa: E731
+    own_chat, own_resp = aoa["c1"].get("overhead_mean_ms"), aoa["r-c1"].get("overhead_mean_ms")
+    rows.append(("7. /v1/responses c=1 p50 (ms)", only(aoa["r-c1"]["p50_ms"], 3), "", ""))
+    if own_chat is not None and own_resp is not None:
+        rows.append(("7. aoa's own time, responses − chat (ms, mean)", only(own_resp - own_chat, 3), "", ""))
+    ratio = aoa["r-c64"]["rps"] / aoa["c64"]["rps"] if aoa["c64"]["rps"] else None
+    rows.append(("7. /v1/responses c=64 throughput ÷ chat", only(ratio), "≥ 0.80", ok(None if ratio is None else ratio >= 0.8)))
+    sratio = aoa["r-stream"]["chunks_per_s"] / aoa["stream"]["chunks_per_s"] if aoa["stream"]["chunks_per_s"] else None
+    rows.append(("7. /v1/responses stream events/s ÷ chat chunks/s", only(sratio), "≥ 0.80", ok(None if sratio is None else sratio >= 0.8)))
 
 
 def zipapp_size() -> tuple[float | None, str]:

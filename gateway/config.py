@@ -15,7 +15,7 @@ import msgspec
 import providers
 from providers import core
 
-from . import cache, chatlog, google_auth, overrides, ratelimit, router
+from . import cache, chatlog, google_auth, overrides, ratelimit, responses_store, router
 from .redact import Redactor
 
 DEFAULTS = {
@@ -63,6 +63,7 @@ class Config(msgspec.Struct, kw_only=True):
     router: router.Settings | None = None
     # A Google service account (Vertex AI on a project): the IO layer mints its tokens.
     credential: google_auth.ServiceAccount | None = None
+    responses_store: Any = None  # gateway.responses_store.Settings
 
 
 def load_config(env: Mapping[str, str]) -> Config:
@@ -88,6 +89,7 @@ def load_config(env: Mapping[str, str]) -> Config:
     settings = providers.load(kind).load_settings(env)
     redis_url = _redis_url(env)
     return Config(
+        responses_store=responses_store.load_settings(env),
         kind=kind,
         host=host,
         port=port,

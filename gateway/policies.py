@@ -26,7 +26,7 @@ from .chatlog import ChatLog
 from .overrides import Overrides
 from .ratelimit import Limiter
 from .router import Pick, Router
-from .shared import Store, open_store
+from .shared import Redis, Store, Strict, open_store
 
 
 class Ticket:
@@ -44,6 +44,8 @@ class Ticket:
 class Policies:
     def __init__(self, config: Any) -> None:
         self.shared: Store = open_store(config.redis_url)
+        # State that must not silently vanish (the Responses store): None = keep it in process.
+        self.strict = Strict(self.shared) if isinstance(self.shared, Redis) else None
         self.limits = Limiter(config.limits, self.shared) if config.limits else None
         scope = f"{config.kind}\0{config.settings.common.endpoint}"
         self.cache = Cache(config.cache, self.shared, scope) if config.cache else None

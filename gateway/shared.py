@@ -26,6 +26,8 @@ from typing import Any, Protocol
 
 import msgspec
 
+from providers import core
+
 log = logging.getLogger("aoa.shared")
 
 WARN_EVERY = 30.0  # seconds between two "Redis is down" warnings
@@ -244,6 +246,36 @@ class Redis:
 
     async def close(self) -> None:
         await self.client.aclose() if hasattr(self.client, "aclose") else await self.client.close()
+
+
+class Strict:
+    """The Redis store for state that must not silently vanish (stored Responses): while Redis
+    cannot be reached an operation is a 503 naming it, not a miss."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    def _down(self, exc: BaseException) -> core.Error:
+        self.redis._failed(exc)
+        return core.Error(503, "Shared state (Redis) is unreachable; try again shortly.", code="shared_state_unavailable")
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            return await self.redis.client.get(PREFIX + key)
+        except self.redis.errors as exc:
+            raise self._down(exc) from None
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        try:
+            await self.redis.client.set(PREFIX + key, value, px=max(1, int(ttl * 1000)))
+        except self.redis.errors as exc:
+            raise self._down(exc) from None
+
+    async def delete(self, key: str) -> None:
+        try:
+            await self.redis.client.delete(PREFIX + key)
+        except self.redis.errors as exc:
+            raise self._down(exc) from None
 
 
 def open_store(redis_url: str, *, max_bytes: int = 64 * 1024 * 1024) -> Store:

@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from . import passthrough
+from . import openai, passthrough
 from .core import Call, Common, ConfigError, Error, Outbound, load_common, model_segment, parse_bool
 
 PREFIX = "AZURE"
@@ -35,6 +35,7 @@ class Settings(msgspec.Struct, kw_only=True):
     api_ver: str = DEFAULT_API_VER
     vision: bool = False
     normalize: bool = True
+    responses: str = "translate"  # AZURE_RESPONSES: relay | translate
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
@@ -51,6 +52,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         api_ver=api_ver,
         vision=parse_bool(env, "AZURE_VISION", False),
         normalize=parse_bool(env, "AZURE_NORMALIZE", True),
+        # Azure's Responses API is only stable on the v1 API; dated versions translate.
+        responses=openai.responses_mode(env, PREFIX, "relay" if api_ver == "v1" else "translate"),
     )
 
 
@@ -98,6 +101,15 @@ def _refuse_images(call: Call) -> None:
                         param=f"messages[{i}].content[{j}]",
                         code="vision_disabled",
                     )
+
+
+def responses_url(s: Settings, suffix: str) -> str | None:
+    """Relay mode: Azure's own `/responses` (+ suffix); None when aoa translates."""
+    if s.responses != "relay":
+        return None
+    if s.api_ver == "v1":
+        return f"{s.common.endpoint}/openai/v1/responses{suffix}"
+    return f"{s.common.endpoint}/openai/responses{suffix}?api-version={s.api_ver}"
 
 
 def chat(s: Settings, call: Call) -> Outbound:

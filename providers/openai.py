@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import msgspec
 
 from . import passthrough
-from .core import Call, Common, Error, Outbound, load_common
+from .core import Call, Common, ConfigError, Error, Outbound, load_common
 
 PREFIX = "OPENAI"
 DEFAULT_ENDPOINT = "https://api.openai.com/v1"
@@ -22,10 +22,26 @@ DEFAULT_MODEL = "gpt-4o-mini"
 
 class Settings(msgspec.Struct, kw_only=True):
     common: Common
+    responses: str = "relay"  # OPENAI_RESPONSES: relay | translate
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
-    return Settings(common=load_common(env, PREFIX, endpoint=DEFAULT_ENDPOINT, model=DEFAULT_MODEL))
+    return Settings(
+        common=load_common(env, PREFIX, endpoint=DEFAULT_ENDPOINT, model=DEFAULT_MODEL),
+        responses=responses_mode(env, PREFIX, "relay"),
+    )
+
+
+def responses_mode(env: Mapping[str, str], prefix: str, default: str) -> str:
+    raw = env.get(f"{prefix}_RESPONSES", "").strip().lower() or default
+    if raw not in ("relay", "translate"):
+        raise ConfigError(f"{prefix}_RESPONSES={raw!r} is not relay or translate")
+    return raw
+
+
+def responses_url(s: Settings, suffix: str) -> str | None:
+    """Relay mode: the upstream's own `/responses` (+ suffix); None when aoa translates."""
+    return f"{s.common.endpoint}/responses{suffix}" if s.responses == "relay" else None
 
 
 def headers(key: str) -> dict[str, str]:
