@@ -127,6 +127,15 @@ def test_token_limit_counts_usage_of_answers_and_streams(stack):
     assert exc.value.response.headers["x-ratelimit-limit-tokens"] == "6"
 
 
+def test_token_limit_counts_responses_usage(stack):
+    _, srv = stack(AOA_TOKEN_LIMIT="6/minute", OPENAI_RESPONSES="translate")
+    c = client(srv)
+    assert c.responses.create(model="gpt-4o", input="hello there").usage.total_tokens == 5
+    c.responses.create(model="gpt-4o", input="x")  # admitted: 5 < 6 before it
+    with pytest.raises(openai.RateLimitError):
+        c.responses.create(model="gpt-4o", input="x")
+
+
 def test_sliding_window_admits_again_as_the_window_slides(stack):
     _, srv = stack(AOA_RATE_LIMIT="2/second")
     c = client(srv)

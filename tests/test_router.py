@@ -137,6 +137,15 @@ def test_async_sdk_completions_and_embeddings(stack):
     assert text == "hello there"
 
 
+def test_responses_routed_by_model(stack):
+    c = sdk(stack)
+    r = c.responses.create(model="gpt-4o", input="hello there")
+    assert r.output_text == "echo: hello there" and stack.fake.last.path == "/v1/chat/completions"
+    again = c.responses.create(model="mock-a", input="second", previous_response_id=r.id)
+    assert again.output_text == "second"
+    assert c.responses.retrieve(r.id).id == r.id
+
+
 def test_unknown_model_is_404_listing_routes(stack):
     with pytest.raises(openai.NotFoundError) as exc:
         sdk(stack).chat.completions.create(model="claude-3", messages=MSG)

@@ -176,3 +176,22 @@ def test_redis_going_down_fails_open_never_500(pair, redis_server):  # noqa: F81
     assert httpx.get(a.url + "/healthz").status_code == 200
     code, log = a.stop()
     assert "unreachable" in log and "failing open" in log
+
+
+def test_two_processes_share_stored_responses(pair, redis_server):  # noqa: F811
+    fake, a, b = pair(OPENAI_RESPONSES="translate")
+    ca = openai.OpenAI(base_url=a.url + "/v1", api_key="owner", max_retries=0)
+    cb = openai.OpenAI(base_url=b.url + "/v1", api_key="owner", max_retries=0)
+    first = ca.responses.create(model="gpt-4o", input="hello there")
+    assert first.output_text == "echo: hello there"
+    assert cb.responses.retrieve(first.id).output_text == "echo: hello there"
+    second = cb.responses.create(model="gpt-4o", input="and again", previous_response_id=first.id)
+    assert second.output_text == "echo: and again"
+    sent = fake.last.json["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "user"]  # the history came from Redis
+    with pytest.raises(openai.NotFoundError):  # still scoped to its owner's credential
+        openai.OpenAI(base_url=b.url + "/v1", api_key="someone-else", max_retries=0).responses.retrieve(first.id)
+    redis_server.stop()
+    with pytest.raises(openai.InternalServerError) as exc:  # lost state is not "not found"
+        ca.responses.retrieve(first.id)
+    assert exc.value.status_code == 503 and exc.value.response.json()["error"]["code"] == "shared_state_unavailable"
