@@ -242,6 +242,8 @@ async def _check(request: web.Request, resp: aiohttp.ClientResponse) -> None:
     """An upstream error status → the provider's Error, Retry-After kept."""
     if resp.status < 400:
         return
+    if resp.status == 401 and request.app[STATE].tokens is not None:
+        request.app[STATE].tokens.invalidate()  # a minted token refused (revoked, clocks apart): the next call mints anew
     body = await _read(request, resp)
     err = request.app[STATE].provider.error(resp.status, body)
     retry = resp.headers.get("Retry-After")

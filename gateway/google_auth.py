@@ -21,6 +21,7 @@ import asyncio
 import base64
 import ipaddress
 import json
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -31,6 +32,7 @@ import msgspec
 
 from providers import core
 
+from . import redact
 from .upstream import timeout
 
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -39,8 +41,13 @@ DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
 AUDIENCE = "https://oauth2.googleapis.com/token"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_LIFETIME = 3600  # seconds; Google's maximum
+MAX_TOKEN_LIFETIME = 3600  # seconds; tokens from the JWT-bearer grant last one hour
 REFRESH_MARGIN = 300  # a token this close to expiry is replaced before use
 EXTRA_HINT = "pip install 'aoa[vertex]'"
+# Google's answer is a few hundred bytes; more is not a token answer, and is not read whole.
+MAX_ANSWER_BYTES = 65536
+# RFC 6750's b64token: what may follow "Bearer " in a header (no spaces, no CR/LF).
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 class ServiceAccount:
@@ -110,6 +117,7 @@ def load(env: Mapping[str, str], settings: Any) -> ServiceAccount | None:
         key = load_pem_private_key(info["private_key"].encode(), password=None)
     except (ValueError, TypeError):
         raise core.ConfigError(f"{var}: {path!r} holds a private key aoa cannot read") from None
+    _register_key(info["private_key"])
     token_uri = info.get("token_uri") or DEFAULT_TOKEN_URI
     if not _token_uri_ok(token_uri):
         raise core.ConfigError(f"{var}: token_uri must be an https URL (or http on loopback)")
@@ -119,6 +127,15 @@ def load(env: Mapping[str, str], settings: Any) -> ServiceAccount | None:
             raise core.ConfigError(f"{var}: the key names no project_id; set GEMINI_VERTEX_PROJECT")
         settings.project = account.project_id
     return account
+
+
+def _register_key(pem: str) -> None:
+    """The private key as it may be printed: as in the file, JSON-escaped, and its base64 body
+    on one line."""
+    redact.register(pem.strip(), pinned=True)
+    redact.register(json.dumps(pem.strip())[1:-1], pinned=True)
+    body = "".join(line.strip() for line in pem.splitlines() if line.strip() and not line.startswith("-----"))
+    redact.register(body, pinned=True)
 
 
 def _token_uri_ok(uri: object) -> bool:
@@ -139,8 +156,9 @@ class _TokenAnswer(msgspec.Struct):
 
 
 class TokenSource:
-    """One cached access token per process; refreshed under a lock, so a burst of requests at
-    expiry makes one exchange, not one each."""
+    """One cached access token per process. A refresh is one exchange shared by every request
+    that needs it, its outcome too: a burst at expiry makes one exchange, and when the token
+    endpoint is down or slow the burst fails together after one timeout, not one after another."""
 
     def __init__(self, account: ServiceAccount, session: aiohttp.ClientSession, *, timeout: float = 30.0, clock=time.time) -> None:
         self.account = account
@@ -149,47 +167,85 @@ class TokenSource:
         self.clock = clock
         self._token = ""
         self._expiry = 0.0
-        self._lock = asyncio.Lock()
+        self._inflight: asyncio.Future[str] | None = None
         self.exchanges = 0
 
     def _fresh(self) -> bool:
         return bool(self._token) and self.clock() < self._expiry - REFRESH_MARGIN
 
+    def invalidate(self) -> None:
+        """The upstream refused the token: forget it, so the next request makes a new exchange
+        instead of every request being refused until the token's own expiry (google-auth's
+        sessions refresh on a 401 the same way)."""
+        self._token, self._expiry = "", 0.0
+
     async def token(self) -> str:
         if self._fresh():
             return self._token
-        async with self._lock:
-            if not self._fresh():
-                self._token, self._expiry = await self._exchange()
-        return self._token
+        if self._inflight is None:
+            self._inflight = asyncio.ensure_future(self._refresh())
+            # Read even if every waiter is gone (client disconnects): no "never retrieved" noise.
+            self._inflight.add_done_callback(lambda f: f.cancelled() or f.exception())
+        # Shielded: one client giving up does not cancel the exchange the others wait for.
+        return await asyncio.shield(self._inflight)
+
+    async def _refresh(self) -> str:
+        try:
+            token, expiry = await self._exchange()
+        finally:
+            self._inflight = None
+        redact.register(token)
+        self._token, self._expiry = token, expiry
+        return token
 
     async def _exchange(self) -> tuple[str, float]:
         now = self.clock()
-        form = {"grant_type": GRANT_TYPE, "assertion": assertion(self.account, int(now))}
+        jwt = assertion(self.account, int(now))
+        redact.register(jwt.rpartition(".")[2])  # the signature: whoever holds it can mint tokens for an hour
+        form = {"grant_type": GRANT_TYPE, "assertion": jwt}
         self.exchanges += 1
         try:
             async with timeout(self.timeout):
                 async with self.session.post(self.account.token_uri, data=form) as resp:
-                    body = await resp.read()
+                    body = await _read_capped(resp)
                     status = resp.status
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except asyncio.TimeoutError:
+            raise core.Error(504, f"Google's token endpoint did not answer within {self.timeout:g} s.", code="upstream_auth_failed") from None
+        except (aiohttp.ClientError, OSError) as exc:
             raise core.Error(502, f"Google's token endpoint could not be reached ({type(exc).__name__}).", code="upstream_auth_failed") from None
+        if len(body) > MAX_ANSWER_BYTES:
+            raise core.Error(502, f"Google's token endpoint answered HTTP {status} with a body larger than {MAX_ANSWER_BYTES} bytes.", code="upstream_auth_failed")
         if status != 200:
             raise core.Error(502, f"Google refused the service account's token request (HTTP {status}{_reason(body)}).", code="upstream_auth_failed")
         try:
             answer = msgspec.json.decode(body, type=_TokenAnswer)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             raise core.Error(502, "Google's token endpoint answered with an unexpected body.", code="upstream_auth_failed") from None
-        if not answer.access_token:
-            raise core.Error(502, "Google's token endpoint answered without a token.", code="upstream_auth_failed")
-        return answer.access_token, now + max(float(answer.expires_in), 0.0)
+        if not _B64TOKEN.fullmatch(answer.access_token):
+            raise core.Error(502, "Google's token endpoint answered without a usable token.", code="upstream_auth_failed")
+        if not answer.expires_in > 0:
+            raise core.Error(502, f"Google's token endpoint answered with a token that has already expired (expires_in {answer.expires_in:g}).", code="upstream_auth_failed")
+        # Trusted no further than Google's own limit: a token kept past its real life would
+        # turn every request into a 401 until aoa restarts.
+        return answer.access_token, now + min(answer.expires_in, MAX_TOKEN_LIFETIME)
+
+
+async def _read_capped(resp: aiohttp.ClientResponse) -> bytes:
+    """The body, or its first MAX_ANSWER_BYTES + 1 bytes when it is longer (the rest unread)."""
+    body = bytearray()
+    while len(body) <= MAX_ANSWER_BYTES:
+        chunk = await resp.content.read(MAX_ANSWER_BYTES + 1 - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return bytes(body)
 
 
 def _reason(body: bytes) -> str:
     """OAuth's `{"error", "error_description"}`, short and without anything secret in it."""
     try:
         doc = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     if not isinstance(doc, dict):
         return ""

@@ -12,6 +12,26 @@ _SECRET_PATTERNS = re.compile(
 )
 
 
+# Secrets that exist only at run time (a service account's private key and the access tokens it
+# mints), for every Redactor of the process: error bodies and the log filter alike. Tuples,
+# replaced whole, so a log line redacted on another thread never sees one half-changed.
+_pinned: tuple[str, ...] = ()
+_rotating: tuple[str, ...] = ()
+ROTATING_LIMIT = 16  # tokens rotate hourly; the newest few are enough
+
+
+def register(secret: str, *, pinned: bool = False) -> None:
+    """Scrub `secret` from every log line and error body from now on. Unpinned secrets (tokens
+    that rotate) drop out oldest first past ROTATING_LIMIT; pinned ones stay."""
+    global _pinned, _rotating
+    if len(secret) < 8 or secret in _pinned or secret in _rotating:
+        return
+    if pinned:
+        _pinned = (*_pinned, secret)
+    else:
+        _rotating = (*_rotating, secret)[-ROTATING_LIMIT:]
+
+
 class Redactor:
     """Scrubs configured secrets and anything shaped like a credential from text."""
 
@@ -21,6 +41,9 @@ class Redactor:
 
     def __call__(self, text: str, extra: str = "") -> str:
         for s in (*self.secrets, extra) if len(extra) >= 4 else self.secrets:
+            if s in text:
+                text = text.replace(s, "[redacted]")
+        for s in (*_pinned, *_rotating) if _pinned or _rotating else ():
             if s in text:
                 text = text.replace(s, "[redacted]")
         return _SECRET_PATTERNS.sub(_mask, text)

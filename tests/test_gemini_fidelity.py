@@ -156,10 +156,23 @@ def test_text_signature_out_and_back():
     assert msg["content"] == "Hi!" and msg["extra_content"] == {"google": {"thought_signature": "bGFzdA=="}}
     follow = {"model": "gemini-3-flash-preview", "messages": [{"role": "user", "content": "x"}, msg, {"role": "user", "content": "y"}]}
     assert _sent(follow)["contents"][1] == {"role": "model", "parts": [{"text": "Hi!", "thoughtSignature": "bGFzdA=="}]}
-    # Malformed extra_content is ignored, never a crash.
-    for junk in ({"google": "x"}, {"google": {"thought_signature": 5}}, {"other": {}}):
-        follow["messages"][1] = {"role": "assistant", "content": "Hi", "extra_content": junk}
+    # Other vendors' extras are not Gemini's business: ignored.
+    for other in ({"other": {}}, {"google": {}}, {"google": None}):
+        follow["messages"][1] = {"role": "assistant", "content": "Hi", "extra_content": other}
         assert _sent(follow)["contents"][1] == {"role": "model", "parts": [{"text": "Hi"}]}
+    # A `google` entry of the wrong shape is a 400 naming it, never a crash nor a silent drop.
+    for junk, param in (({"google": "x"}, "messages[1].extra_content.google"),
+                        ({"google": {"thought_signature": 5}}, "messages[1].extra_content.google.thought_signature")):
+        follow["messages"][1] = {"role": "assistant", "content": "Hi", "extra_content": junk}
+        with pytest.raises(Error) as exc:
+            _sent(follow)
+        assert exc.value.status == 400 and exc.value.param == param
+    tool_turn = {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"},
+                                                      "extra_content": {"google": {"thought_signature": ["x"]}}}]}
+    follow["messages"][1] = tool_turn
+    with pytest.raises(Error) as exc:
+        _sent(follow)
+    assert exc.value.param == "messages[1].tool_calls[0].extra_content.google.thought_signature"
 
 
 def test_parallel_tool_calls_false_is_accepted_and_not_sent():

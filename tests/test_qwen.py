@@ -357,7 +357,7 @@ def test_video_parts_go_multimodal(qwen):
     assert "2 video(s)" in r.choices[0].message.content
     with pytest.raises(openai.BadRequestError) as exc:
         c.chat.completions.create(model="qwen-vl-max", messages=[{"role": "user", "content": [{"type": "video", "video": frames[:1]}]}])
-    assert exc.value.body["param"] == "messages[0].content"
+    assert exc.value.body["param"] == "messages[0].content[0].video"
 
 
 def test_omni_models_are_relayed_to_compatible_mode_even_in_native_mode(qwen):

@@ -151,7 +151,8 @@ def test_error_fallbacks():
 
 
 def test_usage_details_and_missing_total():
-    u = qwen.usage(qwen.Usage(input_tokens=12, output_tokens=21, prompt_tokens_details={"cached_tokens": 4}, output_tokens_details={"reasoning_tokens": 20}))
+    raw = b'{"input_tokens":12,"output_tokens":21,"prompt_tokens_details":{"cached_tokens":4},"output_tokens_details":{"reasoning_tokens":20}}'
+    u = qwen.usage(msgspec.json.decode(raw, type=qwen.Usage))
     assert msgspec.to_builtins(u) == {"prompt_tokens": 12, "completion_tokens": 21, "total_tokens": 33, "prompt_tokens_details": {"cached_tokens": 4}, "completion_tokens_details": {"reasoning_tokens": 20}}
 
 
@@ -198,7 +199,7 @@ def test_messages_translation_edges():
     assert audio == [{"role": "user", "content": [{"audio": "data:audio/wav;base64,AAAA"}]}]
     with pytest.raises(core.Error) as exc:
         body([{"role": "user", "content": [{"type": "file", "file": {"file_id": "f"}}]}])
-    assert exc.value.param == "messages[0].content"
+    assert exc.value.param == "messages[0].content[0]"
     with pytest.raises(core.Error) as exc:
         body([{"role": "function", "name": "f", "content": "x"}])
     assert exc.value.status == 400
@@ -298,7 +299,7 @@ def test_text_parts_stay_distinct_in_system_and_tool_messages():
 def test_video_frames_need_two_or_more(frames):
     with pytest.raises(core.Error) as exc:
         _native({"model": "qwen-vl-max", "messages": [{"role": "user", "content": [{"type": "video", "video": frames}]}]})
-    assert exc.value.status == 400 and exc.value.param == "messages[0].content"
+    assert exc.value.status == 400 and exc.value.param == "messages[0].content[0].video"
 
 
 @pytest.mark.parametrize("effort", ["minimum", "max", "xhigh"])

@@ -293,3 +293,40 @@ def test_vertex_models_and_embeddings_translation():
     assert page.url == "https://aiplatform.googleapis.com/v1beta1/publishers/google/models?pageSize=1000&pageToken=tok%2F1"
     assert gemini.models_result(s, b'{"publisherModels":[{"name":"publishers/google/models/gemini-2.5-flash"}],"nextPageToken":"n"}') == (["gemini-2.5-flash"], "n")
     assert gemini.models(gemini.load_settings({"GEMINI_VERTEX": "true"}), call, None) is None
+
+
+def test_conformance_on_vertex_with_a_service_account(google, aoa_server):
+    """The checklist items that depend on the upstream, on Vertex's project endpoints."""
+    fake, _, _, path = google()
+    srv = aoa_server(_sa_env(fake, path))
+    c = openai.OpenAI(base_url=srv.url + "/v1", api_key="client", max_retries=0)
+    tools = [{"type": "function", "function": {"name": "weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+    ask = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "weather?"}], "tools": tools, "tool_choice": "required"}
+    # 1, 2, 4: the same tool call stream and not, one finish reason, arguments a JSON string.
+    whole = c.chat.completions.create(**ask)
+    call = whole.choices[0].message.tool_calls[0]
+    assert whole.choices[0].finish_reason == "tool_calls" and json.loads(call.function.arguments) == {"city": "Paris"}
+    chunks = list(c.chat.completions.create(**ask, stream=True, stream_options={"include_usage": True}))
+    deltas = [tc for ch in chunks if ch.choices for tc in ch.choices[0].delta.tool_calls or ()]
+    assert [d.index for d in deltas] == [0] and deltas[0].id and deltas[0].function.name == "weather"
+    assert json.loads(deltas[0].function.arguments) == {"city": "Paris"}
+    assert [ch.choices[0].finish_reason for ch in chunks if ch.choices and ch.choices[0].finish_reason] == ["tool_calls"]
+    # 3: the usage chunk comes last, with no choices.
+    assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
+    # 5: the tool result goes back under the function's name, with Gemini's signature restored.
+    follow = c.chat.completions.create(model="gemini-2.5-flash", messages=[
+        *ask["messages"], whole.choices[0].message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": '{"temp": 21}'}], tools=tools)
+    sent = fake.last.json["contents"]
+    assert sent[1]["parts"][0]["functionCall"]["name"] == "weather" and sent[1]["parts"][0]["thoughtSignature"]
+    assert sent[2]["parts"][0]["functionResponse"] == {"name": "weather", "response": {"temp": 21}}
+    assert follow.choices[0].finish_reason == "stop"
+    # 8, 9: n and zero values reach Vertex.
+    r = c.chat.completions.create(model="gemini-2.5-flash", messages=[{"role": "user", "content": "hi"}], n=2, temperature=0, top_p=0, seed=0, max_tokens=5, stop=["x"])
+    assert len(r.choices) == 2
+    assert fake.last.json["generationConfig"] == {"temperature": 0, "topP": 0, "candidateCount": 2, "maxOutputTokens": 5, "stopSequences": ["x"], "seed": 0}
+    # 10: Vertex's errors keep their status class and message.
+    fake.reply_error(429, "Quota exceeded for aiplatform.googleapis.com.", "RESOURCE_EXHAUSTED")
+    with pytest.raises(openai.RateLimitError) as exc:
+        c.chat.completions.create(model="gemini-2.5-flash", messages=[{"role": "user", "content": "hi"}])
+    assert "Quota exceeded" in exc.value.message and exc.value.body["code"] == "RESOURCE_EXHAUSTED"

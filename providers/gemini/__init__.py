@@ -77,6 +77,7 @@ from .stream import ChatStream
 from .tables import (
     AUDIO_MIME,
     EMBED_BATCH,
+    EMBED_MAX_INPUTS,
     EMBED_NATIVE_SIZE,
     EXTENSION_MIME,
     FAMILY_FALLBACK,
@@ -108,7 +109,7 @@ from .wire import *  # noqa: F403 - Gemini's types are part of this provider's s
 from .wire import __all__ as _wire_names
 
 __all__ = [
-    "API_VERSIONS", "AUDIO_MIME", "DEFAULT_ENDPOINT", "DEFAULT_MODEL", "EMBED_BATCH", "EXTENSION_MIME",
+    "API_VERSIONS", "AUDIO_MIME", "DEFAULT_ENDPOINT", "DEFAULT_MODEL", "EMBED_BATCH", "EMBED_MAX_INPUTS", "EXTENSION_MIME",
     "FINISH_FALLBACK", "FINISH_REASON", "HARM_CATEGORIES", "ID_MARK", "IGNORED", "MAPPED",
     "MODELS_PAGE_SIZE", "NEUTRAL", "PREFIX", "REASONING_BUDGET", "ROLE", "SAFETY_THRESHOLDS",
     "SIGNATURE_MARK", "TOOL_CHOICE_MODE", "UNSUPPORTED", "ChatStream", "Extras", "Settings", "chat",

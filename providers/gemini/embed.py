@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 from urllib.parse import quote
 
 import msgspec
@@ -11,7 +12,8 @@ from msgspec import Struct
 from .. import oai
 from ..core import Call, Error, Outbound
 from .endpoint import Settings, base, headers_for, model_path, model_url
-from .tables import EMBED_BATCH, EMBED_NATIVE_SIZE, MODELS_PAGE_SIZE, TASK_TYPES, VERTEX_EMBED_BATCH, VERTEX_EMBED_BATCH_FALLBACK
+from .request import top_level
+from .tables import EMBED_BATCH, EMBED_MAX_INPUTS, EMBED_NATIVE_SIZE, MODELS_PAGE_SIZE, TASK_TYPES, VERTEX_EMBED_BATCH, VERTEX_EMBED_BATCH_FALLBACK
 from .wire import (
     BatchEmbedContentsRequest,
     Content,
@@ -37,14 +39,7 @@ _embed_extras_decoder = msgspec.json.Decoder(EmbedExtras)
 
 
 def embed_extras(call: Call) -> EmbedExtras:
-    picked = {name: call.fields[name] for name in EmbedExtras.__struct_fields__ if name in call.fields}
-    if not picked:
-        return EmbedExtras()
-    try:
-        extra = _embed_extras_decoder.decode(msgspec.json.encode(picked))
-    except msgspec.ValidationError as exc:
-        path = str(exc).rpartition("at `$.")[2].rstrip("`") or "body"
-        raise Error(400, f"`{path}` must be a string.", param=path, code="invalid_type") from None
+    extra = top_level(call, _embed_extras_decoder, EmbedExtras, {"task_type": "a string", "title": "a string"})
     if extra.task_type is not None:
         extra.task_type = extra.task_type.strip().upper()
         if extra.task_type not in TASK_TYPES:
@@ -57,6 +52,8 @@ def embed_extras(call: Call) -> EmbedExtras:
 def embeddings(s: Settings, call: Call) -> list[Outbound]:
     req = oai.decode_embedding(call.body)
     texts = oai.embedding_inputs(req)
+    if len(texts) > EMBED_MAX_INPUTS:
+        raise Error(400, f"`input` holds {len(texts)} texts; at most {EMBED_MAX_INPUTS} per request.", param="input", code="invalid_value")
     if req.dimensions is not None and req.dimensions < 1:
         raise Error(400, "`dimensions` must be at least 1.", param="dimensions", code="invalid_value")
     extra = embed_extras(call)
@@ -78,6 +75,15 @@ def embeddings(s: Settings, call: Call) -> list[Outbound]:
         ])
         outs.append(Outbound(url=url, headers=headers_for(s, call.key), body=encode(batch)))
     return outs
+
+
+def _decoded(decoder: msgspec.json.Decoder, body: bytes, what: str) -> Any:
+    try:
+        return decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise Error(502, f"{what} with an unexpected body: {exc}", code="upstream_invalid_json") from None
+    except RecursionError:
+        raise Error(502, f"{what} with JSON nested too deeply.", code="upstream_invalid_json") from None
 
 
 def vertex_embed_batch(model: str) -> int:
@@ -106,10 +112,7 @@ def _vertex_vectors(bodies: list[bytes]) -> tuple[list[list[float]], int]:
     vectors: list[list[float]] = []
     tokens = 0
     for body in bodies:
-        try:
-            doc = predict_decoder.decode(body)
-        except msgspec.DecodeError as exc:
-            raise Error(502, f"Vertex AI answered embeddings with an unexpected body: {exc}", code="upstream_invalid_json") from None
+        doc = _decoded(predict_decoder, body, "Vertex AI answered embeddings")
         for p in doc.predictions:
             if p.embeddings is None:
                 raise Error(502, "Vertex AI answered a prediction without embeddings.", code="upstream_invalid_json")
@@ -134,10 +137,7 @@ def _gemini_vectors(bodies: list[bytes]) -> tuple[list[list[float]], int]:
     vectors: list[list[float]] = []
     tokens = 0
     for body in bodies:
-        try:
-            doc = embed_decoder.decode(body)
-        except msgspec.DecodeError as exc:
-            raise Error(502, f"Gemini answered embeddings with an unexpected body: {exc}", code="upstream_invalid_json") from None
+        doc = _decoded(embed_decoder, body, "Gemini answered embeddings")
         vectors += [e.values for e in doc.embeddings]
         if doc.usage_metadata is not None:
             tokens += doc.usage_metadata.prompt_token_count
@@ -175,10 +175,7 @@ def models(s: Settings, call: Call, page: str | None) -> Outbound | None:
 
 
 def models_result(s: Settings, body: bytes) -> tuple[list[str], str | None]:
-    try:
-        doc = models_decoder.decode(body)
-    except msgspec.DecodeError as exc:
-        raise Error(502, f"Gemini answered the model list with an unexpected body: {exc}", code="upstream_invalid_json") from None
+    doc = _decoded(models_decoder, body, "Gemini answered the model list")
     names = [m.name.removeprefix("models/") for m in doc.models if m.name]
     names += [m.name.rsplit("/", 1)[-1] for m in doc.publisher_models if m.name]
     return names, doc.next_page_token or None

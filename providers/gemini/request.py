@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from msgspec import Struct
@@ -176,11 +176,20 @@ def _parts(content: str | list[oai.ContentPart] | None, call: Call, where: str, 
     return out
 
 
+def _json(text: str) -> Any:
+    """A JSON document a client put inside a string (tool arguments, a tool result). The body's
+    own nesting was checked when it was read, not what its strings hold: too deep is a 400."""
+    try:
+        return msgspec.json.decode(text)
+    except RecursionError:
+        raise msgspec.DecodeError("JSON is nested too deeply") from None
+
+
 def _args(arguments: str, where: str) -> dict[str, Any]:
     try:
-        value = msgspec.json.decode(arguments or "{}")
+        value = _json(arguments or "{}")
     except msgspec.DecodeError:
-        raise Error(400, f"`{where}` is not valid JSON.", param=where, code="invalid_value") from None
+        raise Error(400, f"`{where}` is not valid JSON (or is nested too deeply).", param=where, code="invalid_value") from None
     if not isinstance(value, dict):
         raise Error(400, f"`{where}` must be a JSON object.", param=where, code="invalid_value")
     return value
@@ -194,7 +203,7 @@ def _response(content: str | list[oai.ContentPart] | None, at: str) -> dict[str,
             raise Error(400, f"`{where}`: a tool result can only hold text for Gemini.", param=where, code="unsupported_content")
     text = oai.text_of(content)
     try:
-        value = msgspec.json.decode(text)
+        value = _json(text)
     except msgspec.DecodeError:
         return {"result": text}
     return value if isinstance(value, dict) else {"result": value}
@@ -210,7 +219,8 @@ def to_contents(call: Call, messages: list[oai.Message]) -> tuple[list[Content],
         if not parts:
             return
         if contents and contents[-1].role == role:
-            contents[-1].parts = [*(contents[-1].parts or []), *parts]
+            # In place: rebuilding the list per message made 100k same-role turns quadratic.
+            contents[-1].parts.extend(parts)  # type: ignore[union-attr]  # set below, never None
         else:
             contents.append(Content(role=role, parts=parts))
 
@@ -222,7 +232,7 @@ def to_contents(call: Call, messages: list[oai.Message]) -> tuple[list[Content],
             add("user", _parts(m.content, call, where, need))
         elif isinstance(m, oai.AssistantMessage):
             parts = _parts(m.content, call, where, need)
-            if (sig := _text_signature(m)) is not None:
+            if (sig := _google_signature(m.extra_content, f"messages[{i}].extra_content")) is not None:
                 texts = [p for p in parts if p.text is not None]
                 if texts:  # Gemini attaches it to the last part of the text it signed
                     texts[-1].thought_signature = sig
@@ -231,7 +241,7 @@ def to_contents(call: Call, messages: list[oai.Message]) -> tuple[list[Content],
                 names[tc.id] = tc.function.name
                 parts.append(Part(
                     function_call=FunctionCall(name=tc.function.name, args=_args(tc.function.arguments, at), id=gemini_id_of(tc.id)),
-                    thought_signature=signature_of(tc.id) or _google_signature(tc.extra_content or None),
+                    thought_signature=signature_of(tc.id) or _google_signature(tc.extra_content or None, f"messages[{i}].tool_calls[{k}].extra_content"),
                 ))
             if m.function_call is not None:
                 at = f"messages[{i}].function_call.arguments"
@@ -263,18 +273,21 @@ def to_contents(call: Call, messages: list[oai.Message]) -> tuple[list[Content],
     return contents, (Content(parts=system) if system else None)
 
 
-def _text_signature(m: oai.AssistantMessage) -> str | None:
-    """A text part's signature, echoed back where aoa put it: `extra_content.google.thought_signature`
-    (the name Google's own OpenAI-compatible endpoint uses)."""
-    return _google_signature(m.extra_content)
-
-
-def _google_signature(extra: dict[str, Any] | None) -> str | None:
-    """`{"google": {"thought_signature": "…"}}` → the signature; anything else → None. Tool calls
-    recorded from Google's OpenAI-compatible endpoint carry theirs this way."""
+def _google_signature(extra: dict[str, Any] | None, where: str) -> str | None:
+    """`{"google": {"thought_signature": "…"}}` → the signature, echoed back where aoa put it on
+    a text part (the name Google's own OpenAI-compatible endpoint uses; tool calls recorded
+    from that endpoint carry theirs this way too). Other vendors' keys are not Gemini's to judge;
+    a `google` entry of the wrong shape is a 400 naming it."""
     google = (extra or {}).get("google")
-    sig = google.get("thought_signature") if isinstance(google, dict) else None
-    return sig if isinstance(sig, str) and sig else None
+    if google is None:
+        return None
+    if not isinstance(google, dict):
+        raise Error(400, f"`{where}.google` must be an object.", param=f"{where}.google", code="invalid_type")
+    sig = google.get("thought_signature")
+    if sig is not None and not isinstance(sig, str):
+        at = f"{where}.google.thought_signature"
+        raise Error(400, f"`{at}` must be a string.", param=at, code="invalid_type")
+    return sig or None
 
 
 def _sign_foreign_calls(contents: list[Content]) -> None:
@@ -333,17 +346,24 @@ class Extras(Struct):
 _extras_decoder = msgspec.json.Decoder(Extras)
 _EXTRA_TYPE = {"top_k": "a whole number", "thinking_budget": "a whole number", "thinking_level": "a string"}
 
+T = TypeVar("T", bound=Struct)
 
-def extras(call: Call) -> Extras:
-    # Only these top-level values are decoded: the body (images included) was split once already.
-    picked = {name: call.fields[name] for name in Extras.__struct_fields__ if name in call.fields}
+
+def top_level(call: Call, decoder: msgspec.json.Decoder, kind: type[T], types: dict[str, str]) -> T:
+    """The top-level fields `kind` declares, decoded alone (the body, images included, was split
+    once already); a wrong type is a 400 naming the field and what it must be."""
+    picked = {name: call.fields[name] for name in kind.__struct_fields__ if name in call.fields}
     if not picked:
-        return Extras()
+        return kind()
     try:
-        return _extras_decoder.decode(msgspec.json.encode(picked))
+        return decoder.decode(msgspec.json.encode(picked))
     except msgspec.ValidationError as exc:
         path = str(exc).rpartition("at `$.")[2].rstrip("`") or "body"
-        raise Error(400, f"`{path}` must be {_EXTRA_TYPE.get(path, 'valid')}.", param=path, code="invalid_type") from None
+        raise Error(400, f"`{path}` must be {types.get(path, 'valid')}.", param=path, code="invalid_type") from None
+
+
+def extras(call: Call) -> Extras:
+    return top_level(call, _extras_decoder, Extras, _EXTRA_TYPE)
 
 
 def _thinking(model: str, effort: str | None, extra: Extras = Extras()) -> ThinkingConfig | None:
@@ -419,10 +439,13 @@ def to_request(s: Settings, call: Call, req: oai.ChatCompletionRequest) -> Gener
 
 
 def chat(s: Settings, call: Call) -> Outbound:
-    req = oai.decode_chat(call.body)
-    body = to_request(s, call, req)
+    try:
+        req = oai.decode_chat(call.body)
+        body = to_request(s, call, req)
+        data = encode(body)
+    except RecursionError:
+        # The body passed the IO layer's depth check, but a schema or tool result within a few
+        # levels of the limit cannot be decoded into types (or re-encoded) without recursing deeper.
+        raise Error(400, "Request body is nested too deeply to be translated for Gemini.", code="invalid_json") from None
     op = ":streamGenerateContent?alt=sse" if call.stream else ":generateContent"
-    url = model_url(s, call.model) + op
-    return Outbound(url=url, headers=headers_for(s, call.key), body=encode(body), stream=call.stream)
-
-
+    return Outbound(url=model_url(s, call.model) + op, headers=headers_for(s, call.key), body=data, stream=call.stream)

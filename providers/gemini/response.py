@@ -50,6 +50,8 @@ def _decode(body: bytes) -> GenerateContentResponse:
         return response_decoder.decode(body)
     except msgspec.DecodeError as exc:
         raise Error(502, f"Gemini answered with an unexpected body: {exc}", code="upstream_invalid_json") from None
+    except RecursionError:
+        raise Error(502, "Gemini answered with JSON nested too deeply.", code="upstream_invalid_json") from None
 
 
 def _blocked(doc: GenerateContentResponse) -> Error | None:
@@ -95,8 +97,8 @@ def _tool_call(call: Call, candidate: int, position: int, fc: FunctionCall, sig:
 
 def chat_result(s: Settings, call: Call, body: bytes) -> bytes:
     doc = _decode(body)
-    if doc.error is not None:
-        raise error(502, body)
+    if doc.error is not None:  # inside a 200, as in a stream, the envelope's code names the status
+        raise error(502, body, streaming=True)
     if (blocked := _blocked(doc)) is not None:
         raise blocked
     if not doc.candidates:
@@ -104,6 +106,10 @@ def chat_result(s: Settings, call: Call, body: bytes) -> bytes:
     choices = []
     for pos, c in enumerate(doc.candidates):
         index = c.index if c.index is not None else pos
+        if not c.finish_reason:
+            # "If empty, the model has not stopped generating tokens" (Candidate.finishReason):
+            # a whole answer without one is cut off, not a short success.
+            raise Error(502, "Gemini answered a candidate without a finish reason: the answer is incomplete.", code="upstream_incomplete")
         split = _split(c)
         msg = oai.ResponseMessage(content="".join(split.text) if split.text or not split.calls else None)
         if split.thoughts:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 EMBED_BATCH = 100  # https://ai.google.dev/api/embeddings#method:-models.batchembedcontents
+# OpenAI's own limit on `input` items (https://platform.openai.com/docs/api-reference/embeddings):
+# without it one request could fan out into any number of upstream calls (one per text on Vertex).
+EMBED_MAX_INPUTS = 2048
 MODELS_PAGE_SIZE = 1000
 
 # https://ai.google.dev/api/generate-content#harmcategory (the four the API still filters on)

@@ -5,10 +5,10 @@ Declared: only the fields aoa sends or reads. Decoders and the encoder are built
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 __all__ = [
     "G",
@@ -53,6 +53,11 @@ __all__ = [
 
 class G(Struct, rename="camel", omit_defaults=True, kw_only=True):
     """Gemini's convention: camelCase, absent fields omitted."""
+
+
+# A count an upstream reports: negative or past 2**53 (where JSON clients lose integers) is
+# garbage, refused with a 502 like any other malformed answer rather than relayed.
+Count = Annotated[int, Meta(ge=0, le=2**53 - 1)]
 
 
 class Blob(G):
@@ -167,7 +172,7 @@ class LogprobsResult(G):
 class Candidate(G):
     content: Content | None = None
     finish_reason: str | None = None
-    index: int | None = None
+    index: Count | None = None
     logprobs_result: LogprobsResult | None = None
 
 
@@ -177,11 +182,11 @@ class PromptFeedback(G):
 
 
 class UsageMetadata(G):
-    prompt_token_count: int = 0
-    candidates_token_count: int = 0
-    thoughts_token_count: int = 0
-    cached_content_token_count: int = 0
-    total_token_count: int | None = None
+    prompt_token_count: Count = 0
+    candidates_token_count: Count = 0
+    thoughts_token_count: Count = 0
+    cached_content_token_count: Count = 0
+    total_token_count: Count | None = None
 
 
 class GenerateContentResponse(G):
@@ -215,7 +220,7 @@ class ContentEmbedding(G):
 
 
 class _EmbedUsage(G):
-    prompt_token_count: int = 0
+    prompt_token_count: Count = 0
 
 
 class BatchEmbedContentsResponse(G):
@@ -256,7 +261,7 @@ class PredictRequest(Struct, kw_only=True):
 
 
 class _PredictStatistics(Struct, frozen=True):
-    token_count: float = 0  # Vertex sends a number, not always an integer
+    token_count: Annotated[float, Meta(ge=0, le=2**53 - 1)] = 0  # Vertex sends a number, not always an integer
     truncated: bool = False
 
 

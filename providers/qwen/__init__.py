@@ -63,6 +63,7 @@ from .request import (  # noqa: F401 - the tables are part of this provider's su
 )
 from .response import (  # noqa: F401
     ERROR_FALLBACK_STATUS,
+    Count,
     ERROR_STATUS,
     FINISH_FALLBACK,
     FINISH_REASON,
@@ -131,11 +132,16 @@ def relayed(s: Settings, model: str) -> bool:
 def chat(s: Settings, call: Call) -> Outbound:
     if relayed(s, call.model):
         return _compatible_chat(s, call)
-    req = decode(call)
-    stream = call.stream or stream_only(call.model, thinking(req))
-    body = to_generation(call, req, stream)
+    try:
+        req = decode(call)
+        stream = call.stream or stream_only(call.model, thinking(req))
+        data = oai.encode(to_generation(call, req, stream))
+    except RecursionError:
+        # The body passed the IO layer's depth check, but a schema within a few levels of the
+        # limit cannot be decoded into types (or re-encoded) without recursing deeper.
+        raise Error(400, "Request body is nested too deeply to be translated for DashScope.", code="invalid_json") from None
     path = MULTIMODAL_PATH if is_multimodal(call.model, req.messages) else TEXT_PATH
-    return Outbound(url=s.common.endpoint + path, headers=headers(s, call.key, sse=stream), body=oai.encode(body), stream=stream)
+    return Outbound(url=s.common.endpoint + path, headers=headers(s, call.key, sse=stream), body=data, stream=stream)
 
 
 def _compatible_chat(s: Settings, call: Call) -> Outbound:
@@ -163,9 +169,31 @@ def _extra_bool(call: Call, name: str) -> bool | None:
         raise Error(400, f"`{name}` must be a boolean.", param=name, code="invalid_type") from None
 
 
+class _Relayed(Struct):
+    choices: Any = None
+    data: Any = None
+    code: Any = None
+
+
+_relayed_decoder = msgspec.json.Decoder(_Relayed)
+
+
+def _check_relayed(body: bytes, field: str = "choices") -> bytes:
+    """A compatible-mode answer is relayed as it is, once it is known to be an answer: a 200
+    holding DashScope's `{code, message}` (or no `choices`, no embedding `data`) would reach the
+    SDK as an empty success."""
+    try:
+        doc = _relayed_decoder.decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        raise Error(502, "DashScope answered with a body that is not a JSON object.", code="upstream_invalid_json") from None
+    if not isinstance(getattr(doc, field), list):
+        raise error(502, body) if doc.code else Error(502, f"DashScope answered without `{field}`.", code="upstream_incomplete")
+    return body
+
+
 def chat_result(s: Settings, call: Call, body: bytes) -> bytes:
     if relayed(s, call.model):
-        return passthrough.check_json(body)
+        return _check_relayed(body)
     return to_chat_completion(call, body)
 
 
@@ -176,6 +204,8 @@ class ChatStream:
         self.inner: Any = passthrough.RelayStream() if relayed(s, call.model) else NativeStream(call)
 
     def feed(self, event: str, data: bytes) -> list[bytes]:
+        if event == "error":  # DashScope's own error frame, in either mode: its code keeps its status
+            raise error(ERROR_FALLBACK_STATUS, data, streaming=True)
         return self.inner.feed(event, data)
 
     def close(self) -> list[bytes]:
@@ -187,6 +217,8 @@ class ChatStream:
 # Texts per embedding call: https://help.aliyun.com/zh/model-studio/text-embedding-synchronous-api
 EMBED_BATCH = {"text-embedding-v1": 25, "text-embedding-v2": 25}
 EMBED_BATCH_FALLBACK = 10  # text-embedding-v3, v4 and newer
+# OpenAI's own limit on `input` items: without it one request fans out into any number of calls.
+EMBED_MAX_INPUTS = 2048
 
 
 class _EmbeddingParameters(Struct, omit_defaults=True):
@@ -213,7 +245,7 @@ class _EmbeddingOutput(Struct):
 
 
 class _EmbeddingUsage(Struct, frozen=True):
-    total_tokens: int = 0
+    total_tokens: Count = 0
 
 
 class TextEmbeddingResponse(Struct):
@@ -234,6 +266,8 @@ def embeddings(s: Settings, call: Call) -> list[Outbound]:
         return [Outbound(url=url, headers=headers(s, call.key), body=passthrough.with_model(call, call.model))]
     req = oai.decode_embedding(call.body)
     texts = oai.embedding_inputs(req)
+    if len(texts) > EMBED_MAX_INPUTS:
+        raise Error(400, f"`input` holds {len(texts)} texts; at most {EMBED_MAX_INPUTS} per request.", param="input", code="invalid_value")
     if req.dimensions is not None and req.dimensions < 1:
         raise Error(400, "`dimensions` must be at least 1.", param="dimensions", code="invalid_value")
     size = embed_batch(call.model)
@@ -250,7 +284,7 @@ def embeddings(s: Settings, call: Call) -> list[Outbound]:
 
 def embeddings_result(s: Settings, call: Call, bodies: list[bytes]) -> bytes:
     if s.mode == "compatible":
-        return passthrough.check_json(bodies[0])
+        return _check_relayed(bodies[0], "data")
     req = oai.decode_embedding(call.body)
     size = embed_batch(call.model)
     vectors: list[list[float]] = []

@@ -173,9 +173,11 @@ def _parts(content: str | list[oai.ContentPart] | None, where: str) -> list[dict
     if isinstance(content, str):
         return [{"text": content}]
     out: list[dict[str, Any]] = []
-    for p in content:
+    for j, p in enumerate(content):
         if isinstance(p, oai.TextPart):
             out.append({"text": p.text})
+        elif isinstance(p, oai.RefusalPart):
+            out.append({"text": p.refusal})
         elif isinstance(p, oai.ImagePart):
             # https and data: URLs are both taken as they are:
             # https://help.aliyun.com/zh/model-studio/vision (Base64 编码输入)
@@ -188,19 +190,29 @@ def _parts(content: str | list[oai.ContentPart] | None, where: str) -> list[dict
         elif isinstance(p, oai.VideoFramesPart):
             # A video as frame images, or one video URL, as DashScope takes it (same page).
             if isinstance(p.video, list) and not (2 <= len(p.video) <= 512):
-                raise Error(400, f"`{where}`: a video as images takes 2 to 512 frames.", param=where, code="invalid_value")
+                at = f"{where}[{j}].video"
+                raise Error(400, f"`{at}`: a video as images takes 2 to 512 frames.", param=at, code="invalid_value")
             out.append({"video": p.video})
         else:
-            raise Error(400, f"`{where}`: {type(p).__name__.removesuffix('Part').lower()} parts are not supported by DashScope.", param=where, code="unsupported_content")
+            at = f"{where}[{j}]"
+            raise Error(400, f"`{at}`: {type(p).__name__.removesuffix('Part').lower()} parts are not supported by DashScope.", param=at, code="unsupported_content")
     return out
 
 
 def _text(content: str | list[oai.ContentPart] | None, where: str) -> str:
     if content is None or isinstance(content, str):
         return content or ""
-    if not all(isinstance(p, oai.TextPart) for p in content):
-        raise Error(400, f"`{where}`: only text parts can be sent to a text model; use a -vl model for images.", param=where, code="unsupported_content")
-    return TEXT_PART_SEPARATOR.join(p.text for p in content if isinstance(p, oai.TextPart))
+    texts = []
+    for j, p in enumerate(content):
+        if isinstance(p, oai.TextPart):
+            texts.append(p.text)
+        elif isinstance(p, oai.RefusalPart):  # an assistant's earlier refusal, replayed: its words
+            texts.append(p.refusal)
+        else:  # media parts never get here (they choose the multimodal endpoint): files
+            at = f"{where}[{j}]"
+            kind = type(p).__name__.removesuffix("Part").lower()
+            raise Error(400, f"`{at}`: {kind} parts are not supported by DashScope.", param=at, code="unsupported_content")
+    return TEXT_PART_SEPARATOR.join(texts)
 
 
 def _message(m: oai.Message, i: int, multimodal: bool) -> dict[str, Any]:

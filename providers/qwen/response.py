@@ -3,10 +3,10 @@ bodies → OpenAI chat.completion, chat.completion.chunk and errors."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from msgspec import UNSET, Struct
+from msgspec import UNSET, Meta, Struct
 
 from .. import oai, passthrough
 from ..core import Call, Error
@@ -66,25 +66,48 @@ RETRY_CODES: frozenset[str] = frozenset({
 # --- response translation -------------------------------------------------------------------
 
 
+# A count an upstream reports: negative or past 2**53 (where JSON clients lose integers) is
+# garbage, refused with a 502 like any other malformed answer rather than relayed.
+Count = Annotated[int, Meta(ge=0, le=2**53 - 1)]
+
+
+class _TokenDetails(Struct, frozen=True):
+    cached_tokens: Count | None = None
+    reasoning_tokens: Count | None = None
+
+
 class Usage(Struct):
-    input_tokens: int = 0
-    output_tokens: int = 0
-    total_tokens: int | None = None
-    prompt_tokens_details: dict[str, Any] | None = None
-    output_tokens_details: dict[str, Any] | None = None
+    input_tokens: Count = 0
+    output_tokens: Count = 0
+    total_tokens: Count | None = None
+    prompt_tokens_details: _TokenDetails | None = None
+    output_tokens_details: _TokenDetails | None = None
+
+
+class _Function(Struct, frozen=True):
+    name: str | None = None
+    arguments: str | dict[str, Any] | None = None
+
+
+class _ToolCall(Struct, frozen=True):
+    # Typed, so that an upstream's odd value (a list for `function`, an object for `index`) is a
+    # 502 at decoding instead of a crash further on.
+    index: Count | None = None
+    id: str | None = None
+    function: _Function = _Function()
 
 
 class _Message(Struct, frozen=True):
     role: str = "assistant"
     content: str | list[dict[str, Any]] | None = None
     reasoning_content: str | None = None
-    tool_calls: list[dict[str, Any]] | None = None
+    tool_calls: list[_ToolCall] | None = None
 
 
 class _Choice(Struct):
     message: _Message = _Message()
     finish_reason: str | None = None
-    index: int | None = None
+    index: Count | None = None
     logprobs: oai.ChoiceLogprobs | None = None
 
 
@@ -99,6 +122,8 @@ class GenerationResponse(Struct):
     output: _Output = _Output()
     usage: Usage | None = None
     request_id: str = ""
+    # An error in a 200 answer or a result frame: DashScope's {code, message}.
+    code: str | None = None
 
 
 _response_decoder = msgspec.json.Decoder(GenerationResponse)
@@ -109,6 +134,8 @@ def _decode_response(body: bytes) -> GenerationResponse:
         return _response_decoder.decode(body)
     except msgspec.DecodeError as exc:
         raise Error(502, f"DashScope answered with an unexpected body: {exc}", code="upstream_invalid_json") from None
+    except RecursionError:
+        raise Error(502, "DashScope answered with JSON nested too deeply.", code="upstream_invalid_json") from None
 
 
 def _choices(out: _Output) -> list[_Choice]:
@@ -141,30 +168,40 @@ def finish_reason(raw: str | None, has_tool_calls: bool) -> str | None:
 def usage(u: Usage) -> oai.Usage:
     total = u.total_tokens if u.total_tokens is not None else u.input_tokens + u.output_tokens
     out = oai.Usage(prompt_tokens=u.input_tokens, completion_tokens=u.output_tokens, total_tokens=total)
-    cached = (u.prompt_tokens_details or {}).get("cached_tokens")
-    if isinstance(cached, int):
-        out.prompt_tokens_details = oai.PromptTokensDetails(cached_tokens=cached)
-    reasoning = (u.output_tokens_details or {}).get("reasoning_tokens")
-    if isinstance(reasoning, int):
-        out.completion_tokens_details = oai.CompletionTokensDetails(reasoning_tokens=reasoning)
+    if u.prompt_tokens_details is not None and u.prompt_tokens_details.cached_tokens is not None:
+        out.prompt_tokens_details = oai.PromptTokensDetails(cached_tokens=u.prompt_tokens_details.cached_tokens)
+    if u.output_tokens_details is not None and u.output_tokens_details.reasoning_tokens is not None:
+        out.completion_tokens_details = oai.CompletionTokensDetails(reasoning_tokens=u.output_tokens_details.reasoning_tokens)
     return out
 
 
-def _tool_call(tc: dict[str, Any]) -> oai.ToolCall:
-    fn = tc.get("function") or {}
-    args = fn.get("arguments")
-    if not isinstance(args, str):
-        args = "{}" if args is None else msgspec.json.encode(args).decode()
-    return oai.ToolCall(id=tc.get("id") or "", function=oai.FunctionCall(name=fn.get("name") or "", arguments=args))
+def _arguments(fn: _Function) -> str:
+    args = fn.arguments
+    if isinstance(args, str):
+        return args
+    return "{}" if args is None else msgspec.json.encode(args).decode()
+
+
+def _tool_call(tc: _ToolCall) -> oai.ToolCall:
+    return oai.ToolCall(id=tc.id or "", function=oai.FunctionCall(name=tc.function.name or "", arguments=_arguments(tc.function)))
 
 
 def response_id(call: Call, request_id: str) -> str:
     return f"chatcmpl-{request_id}" if request_id else call.id
 
 
+def _answerless(doc: GenerationResponse, body: bytes) -> Error:
+    """A 200 body (or result frame) without any choice: an error code in it, or garbage."""
+    if doc.code:
+        return error(502, body)
+    return Error(502, "DashScope answered without any choice.", code="upstream_incomplete")
+
+
 def to_chat_completion(call: Call, body: bytes) -> bytes:
     doc = _decode_response(body)
     choices = []
+    if not _choices(doc.output):
+        raise _answerless(doc, body)
     for pos, c in enumerate(_choices(doc.output)):
         msg = oai.ResponseMessage(content=_content_text(c.message.content))
         if c.message.reasoning_content:
@@ -215,6 +252,8 @@ class NativeStream:
         if doc.request_id and not self.slots:
             # Fixed before the first chunk: every chunk of a stream carries the same id.
             self.id = response_id(self.call, doc.request_id)
+        if doc.code and not _choices(doc.output):
+            raise _answerless(doc, data)
         if doc.usage is not None:
             self.usage = doc.usage  # cumulative: the last one is the total
         out = []
@@ -235,12 +274,11 @@ class NativeStream:
             delta.reasoning_content = c.message.reasoning_content
         tool_deltas = []
         for pos, tc in enumerate(c.message.tool_calls or ()):
-            i = tc.get("index", pos)
-            fn = tc.get("function") or {}
-            args = fn.get("arguments") or ""
+            i = tc.index if tc.index is not None else pos
+            args = _arguments(tc.function) if tc.function.arguments is not None else ""
             if i not in slot.tools:
                 slot.tools.add(i)
-                tool_deltas.append(oai.ToolCallDelta(index=i, id=tc.get("id") or "", type="function", function={"name": fn.get("name") or "", "arguments": args}))
+                tool_deltas.append(oai.ToolCallDelta(index=i, id=tc.id or "", type="function", function={"name": tc.function.name or "", "arguments": args}))
             elif args:
                 tool_deltas.append(oai.ToolCallDelta(index=i, function={"arguments": args}))
         if tool_deltas:
