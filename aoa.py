@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -31,12 +32,16 @@ from aiohttp.web_protocol import RequestPayloadError
 import providers
 from gateway.config import Config, config_secrets, describe, load_config
 from gateway.fetch import fetch_media, open_fetcher
+from gateway.keys import KeyPool, pool_keys
 from gateway.google_auth import TokenSource
 from gateway.logs import Trace, access, setup_logging
 from gateway.policies import Policies, Ticket
 from gateway.policies import describe as policies_on
 from gateway import cache as response_cache
+from gateway.metrics import CONTENT_TYPE as METRICS_TYPE, Metrics
 from gateway.redact import Redactor
+from gateway.retry import Retrier
+from gateway.usage import read_usage, strip_usage
 from gateway.responses_store import not_found, open_store
 from gateway.sse import DONE, SSE_HEADERS, SSEDecoder
 from gateway.upstream import TRANSPORT_ERRORS, open_session, timeout, transport_error
@@ -77,6 +82,12 @@ class State:
         self.responses_relay: Callable[[str], str | None] | None = (
             (lambda suffix: relay(self.settings, suffix)) if relay and relay(self.settings, "") else None
         )
+        policy = config.retry
+        keys = pool_keys(self.common) if config.credential is None else ()  # a service account mints its own
+        pool = KeyPool(keys, cooldown=policy.key_cooldown, auth_cooldown=policy.auth_cooldown) if keys else None
+        self.metrics = Metrics(config.kind, pool) if config.metrics else None
+        self.retry = Retrier(policy, pool, getattr(self.provider, "RETRY_CODES", frozenset()), metrics=self.metrics)
+        self.otel: Any = None  # gateway/otel.Tracing, opened with the sessions when configured
 
     def new_id(self, kind: str) -> str:
         return f"{kind}-{self.id_prefix}{next(self.ids):08x}"
@@ -252,13 +263,46 @@ async def _check(request: web.Request, resp: aiohttp.ClientResponse) -> None:
     raise err
 
 
-async def _fetch_json(request: web.Request, out: core.Outbound) -> bytes:
-    resp = await _send(request, out)
-    try:
-        await _check(request, resp)
-        return await _read(request, resp)
-    finally:
-        resp.release()
+async def _fetch_json(request: web.Request, call: core.Call, build: Callable[[], core.Outbound]) -> bytes:
+    """One JSON exchange, retried whole (nothing reaches the client before it is read)."""
+
+    async def make() -> core.Outbound:
+        return build()
+
+    async def attempt(out: core.Outbound) -> bytes:
+        resp = await _send(request, out)
+        try:
+            await _check(request, resp)
+            return await _read(request, resp)
+        finally:
+            resp.release()
+
+    return await request.app[STATE].retry.run(request[TRACE], call, make, attempt)
+
+
+async def _attempts(request: web.Request, call: core.Call, build: Callable[[], core.Outbound]) -> tuple[core.Outbound, aiohttp.ClientResponse]:
+    """The upstream attempt loop (gateway/retry.py): each try takes a key from the pool into
+    `call.key`, rebuilds the request with it and sends it, up to a status that is not an error.
+    Only this part is retried: after it, bytes may reach the client."""
+
+    async def attempt(out: core.Outbound) -> tuple[core.Outbound, aiohttp.ClientResponse]:
+        resp = await _send(request, out)
+        try:
+            await _check(request, resp)
+        except BaseException:
+            resp.release()
+            raise
+        return out, resp
+
+    return await request.app[STATE].retry.run(request[TRACE], call, lambda: _with_media(request, build, call), attempt)
+
+
+def _ask_usage(st: State, call: core.Call) -> bool:
+    """Ask every stream for its usage (gateway/usage.py); True when the client asked itself."""
+    asked = call.include_usage
+    if call.stream and st.config.stream_usage:
+        call.include_usage = True
+    return asked
 
 
 
@@ -279,6 +323,8 @@ class Downstream:
         self.response: web.StreamResponse | None = None
         ticket = request.get(TICKET)
         self.tap = ticket.tap if ticket is not None else None  # the answer, for cache/log/tokens
+        # False when aoa asked for stream usage the client did not (gateway/usage.py).
+        self.keep_usage = True
 
     def frame(self, payloads: list[bytes]) -> bytes:
         return b"".join([b"data: " + p + b"\n\n" for p in payloads])
@@ -295,19 +341,32 @@ class Downstream:
     async def write(self, payloads: list[bytes]) -> None:
         if self.tap is not None:
             self.tap += payloads
+        # Usage tap: one C-speed scan per batch; chunks are only looked at when it hits.
+        if b'"usage"' in (payloads[0] if len(payloads) == 1 else b"".join(payloads)):
+            payloads = strip_usage(self.request[TRACE], payloads, self.keep_usage)
+            if not payloads:
+                return
+        data = self.frame(payloads)
         if self.response is None:
-            self.response = web.StreamResponse(headers=SSE_HEADERS)
-            await self.response.prepare(self.request)
+            await self._open()
         try:
-            await self.response.write(self.frame(payloads))
+            await self.response.write(data)
         except ConnectionError:
             self.request[TRACE].stream_error = 499
             raise ClientGone from None
 
+    async def _open(self) -> None:
+        trace = self.request[TRACE]
+        trace.ttft_s = trace.elapsed()
+        st = self.request.app[STATE]
+        if st.metrics is not None:
+            st.metrics.streams += 1
+        self.response = web.StreamResponse(headers=SSE_HEADERS)
+        await self.response.prepare(self.request)
+
     async def finish(self) -> web.StreamResponse:
         if self.response is None:
-            self.response = web.StreamResponse(headers=SSE_HEADERS)
-            await self.response.prepare(self.request)
+            await self._open()
         try:
             await self.response.write(await self.ending())
             await self.response.write_eof()
@@ -418,10 +477,10 @@ async def _exchange(
     down: Downstream | None = None,
 ) -> web.StreamResponse:
     st = request.app[STATE]
-    out = await _with_media(request, build, call)
-    resp = await _send(request, out)
+    down = down or Downstream(request)
+    down.keep_usage = _ask_usage(st, call)
+    out, resp = await _attempts(request, call, build)
     try:
-        await _check(request, resp)
         if out.stream and resp.content_type == "application/json":
             # Some OpenAI-compatible servers ignore `stream` and answer with one JSON body;
             # relaying that as an empty stream would look like a silent empty answer.
@@ -441,9 +500,7 @@ async def _exchange(
             body = result(st.settings, call, await _read(request, resp))
         if convert:
             body = convert(body, False)
-        if down is not None:
-            return await down.whole(body)
-        return web.Response(body=body, content_type="application/json")
+        return await down.whole(body)
     except BaseException:
         # Client gone, error mid-body: drop the upstream connection rather than pool it
         # half-read, so the upstream sees the request cancelled.
@@ -536,6 +593,7 @@ async def _local_chat(
             return await down.whole(body)
         return web.Response(body=convert(body, False) if convert else body, content_type="application/json")
     down = down or Downstream(request)
+    down.keep_usage = _ask_usage(st, call)
     try:
         for delay, payload in p.local_stream(st.settings, call):
             if delay:
@@ -588,6 +646,19 @@ class ResponsesDownstream(Downstream):
 class RelayDownstream(Downstream):
     """Relay mode: the upstream's Responses events, already framed with their names."""
 
+    def __init__(self, request: web.Request, events: responses.RelayEvents,
+                 claim: Callable[[str], Awaitable[None]] | None) -> None:
+        super().__init__(request)
+        self.events = events
+        self.claim = claim
+
+    async def write(self, payloads: list[bytes]) -> None:
+        # Claimed before the client can see the id, so a follow-up at once finds it.
+        if self.claim is not None and self.events.id is not None:
+            await self.claim(self.events.id)
+            self.claim = None
+        await super().write(payloads)
+
     def frame(self, payloads: list[bytes]) -> bytes:
         return b"".join(payloads)
 
@@ -596,7 +667,8 @@ class RelayDownstream(Downstream):
 
     def error_frame(self, err: core.Error, key: str) -> bytes:
         st = self.request.app[STATE]
-        event = {"type": "error", "code": err.code, "message": st.redact(err.message, key), "param": err.param}
+        event = {"type": "error", "code": err.code or err.type, "message": st.redact(err.message, key), "param": err.param,
+                 "sequence_number": self.events.relayed}
         return responses.frame("error", oai.encode(event))
 
 
@@ -607,19 +679,33 @@ async def _relay_responses(request: web.Request, call: core.Call, suffix: str, m
     assert url is not None
     if request.query_string:
         url += ("&" if "?" in url else "?") + request.query_string
+    owner = _bearer(request)
+    claim: Callable[[str], Awaitable[None]] | None = None
+    if call.key != owner:  # aoa's own upstream key: the upstream cannot tell aoa's clients apart
+        claim = functools.partial(st.responses_store.claim, owner)
+        rid = call.id if method != "POST" else _field(call.fields, "previous_response_id", _model_decoder)
+        if rid:
+            await st.responses_store.check_claim(owner, rid, "previous_response_id" if method == "POST" else None)
     body = passthrough.with_model(call, call.model) if method == "POST" else None
-    out = core.Outbound(url=url, headers=st.provider.headers(call.key), body=body, method=method, stream=call.stream)
-    resp = await _send(request, out)
     try:
-        try:
-            await _check(request, resp)
-        except core.Error as err:
-            if err.status in (404, 405) and method == "POST":
-                err.message += f" (this upstream may have no Responses API: set {st.common.prefix}_RESPONSES=translate)"
-            raise
+        # Retried like every upstream attempt; headers are rebuilt for each pool key.
+        _, resp = await _attempts(request, call, lambda: core.Outbound(
+            url=url, headers=st.provider.headers(call.key), body=body, method=method, stream=call.stream))
+    except core.Error as err:
+        if err.status in (404, 405) and method == "POST":
+            err.message += f" (this upstream may have no Responses API: set {st.common.prefix}_RESPONSES=translate)"
+        raise
+    try:
         if call.stream:
-            return await _stream_to_client(request, call, resp, responses.RelayEvents(), None, RelayDownstream(request))
+            events = responses.RelayEvents()
+            down = RelayDownstream(request, events, claim if method == "POST" else None)
+            return await _stream_to_client(request, call, resp, events, None, down)
         body = passthrough.check_json(await _read(request, resp))
+        rid = responses.relayed_id(body) if claim is not None and method == "POST" else None
+        if rid:
+            await claim(rid)  # type: ignore[misc]
+        elif claim is not None and method == "DELETE":
+            await st.responses_store.unclaim(owner, call.id)
         return web.Response(body=body, content_type="application/json")
     except BaseException:
         resp.close()
@@ -728,14 +814,20 @@ async def _embeddings(request: web.Request, call: core.Call) -> web.StreamRespon
     if st.local:
         body = p.local_embeddings(st.settings, call)
     else:
-        outs = p.embeddings(st.settings, call)
+        built = {call.key: p.embeddings(st.settings, call)}
         limit = asyncio.Semaphore(4)  # batches in flight at once; vendors rate-limit bursts
 
-        async def one(out: core.Outbound) -> bytes:
-            async with limit:
-                return await _fetch_json(request, out)
+        def batch(i: int) -> core.Outbound:
+            # A retry on another key rebuilds the batches with it (call.key is set per attempt).
+            if call.key not in built:
+                built[call.key] = p.embeddings(st.settings, call)
+            return built[call.key][i]
 
-        bodies = await asyncio.gather(*(one(o) for o in outs))
+        async def one(i: int) -> bytes:
+            async with limit:
+                return await _fetch_json(request, call, lambda: batch(i))
+
+        bodies = await asyncio.gather(*(one(i) for i in range(len(built[call.key]))))
         body = p.embeddings_result(st.settings, call, list(bodies))
     return web.Response(body=body, content_type="application/json")
 
@@ -758,10 +850,10 @@ async def _model_ids(request: web.Request) -> list[str]:
         parse = lambda body: st.provider.models_result(st.settings, body)[0]  # noqa: E731
         upstream = await st.policies.router.model_ids(st.session, key, parse, st.config.connect_timeout)
     for _ in range(0 if st.policies.router else 100):  # a bound on pagination, whatever the upstream says
-        out = st.provider.models(st.settings, call, page)
-        if out is None:
+        if st.provider.models(st.settings, call, page) is None:
             break
-        ids, page = st.provider.models_result(st.settings, await _fetch_json(request, out))
+        body = await _fetch_json(request, call, lambda: st.provider.models(st.settings, call, page))
+        ids, page = st.provider.models_result(st.settings, body)
         upstream += ids
         if not page:
             break
@@ -793,6 +885,13 @@ async def health(request: web.Request) -> web.Response:
     return web.Response(body=b'{"status":"ok"}', content_type="application/json")
 
 
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format; behind AOA_API_KEYS like the model routes (README: Production)."""
+    m = request.app[STATE].metrics
+    assert m is not None
+    return web.Response(body=m.render(), headers={"Content-Type": METRICS_TYPE})
+
+
 # --- middleware: auth, CORS, errors, access log, overhead header --------------------------
 
 OPEN_PATHS = frozenset({"/", "/health", "/healthz", "/ping"})
@@ -822,6 +921,8 @@ def _cors_origin(st: State, request: web.Request) -> str | None:
 async def middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
     st = request.app[STATE]
     request[TRACE] = Trace()
+    if st.metrics is not None:
+        st.metrics.in_flight += 1
     try:
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             resp: web.StreamResponse = _preflight(st, request)
@@ -834,13 +935,35 @@ async def middleware(request: web.Request, handler: Callable[[web.Request], Awai
     except web.HTTPException as exc:
         resp = error_response(_http_error(exc), st.redact)
     except asyncio.CancelledError:
-        access(request.method, request.path, 499, request[TRACE])
+        _finished(st, request, 499, None)
         raise
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         resp = error_response(core.Error(500, "Internal error in aoa; see its log.", code="internal_error"), st.redact)
-    access(request.method, request.path, resp.status, request[TRACE])
+    _finished(st, request, resp.status, resp)
     return resp
+
+
+def _finished(st: State, request: web.Request, status: int, resp: web.StreamResponse | None) -> None:
+    """The end of every request: usage of a JSON answer, metrics, the access-log line."""
+    trace = request[TRACE]
+    if status == 200 and type(resp) is web.Response and trace.model != "-":
+        read_usage(trace, resp.body)  # type: ignore[arg-type]
+    m = st.metrics
+    if m is not None:
+        m.in_flight -= 1
+        if trace.ttft_s is not None:
+            m.streams -= 1
+        if trace.overhead_s is None:
+            trace.overhead_s = max(trace.elapsed() - trace.upstream_s, 0.0)
+    if m is not None or st.otel is not None:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "other"
+        if m is not None:
+            m.finish(route, status, trace)
+        if st.otel is not None:
+            st.otel.record(request.method, route, status, trace, request.headers)
+    access(request.method, request.path, status, trace)
 
 
 def _http_error(exc: web.HTTPException) -> core.Error:
@@ -880,8 +1003,10 @@ async def _on_prepare(request: web.Request, response: web.StreamResponse) -> Non
         response.headers.update(ticket.headers)
     trace = request.get(TRACE)
     if trace is not None:
-        own = time.perf_counter() - trace.t0 - trace.upstream_s
-        response.headers[OVERHEAD_HEADER] = f"{max(own, 0.0) * 1000:.3f}"
+        own = max(time.perf_counter() - trace.t0 - trace.upstream_s, 0.0)
+        if trace.overhead_s is None:
+            trace.overhead_s = own
+        response.headers[OVERHEAD_HEADER] = f"{own * 1000:.3f}"
 
 
 
@@ -896,10 +1021,16 @@ async def _sessions(app: web.Application):
     if st.config.credential is not None:
         st.tokens = TokenSource(st.config.credential, st.session)
     st.policies.start()
+    if st.config.otel_endpoint:
+        from gateway.otel import Tracing
+
+        st.otel = Tracing(st.config.otel_endpoint, st.config.kind, __version__)
     yield
     await st.session.close()
     await st.fetcher.close()
     await st.policies.close()
+    if st.otel is not None:
+        await asyncio.to_thread(st.otel.close)  # flushes the last spans; may wait on the network
 
 
 def make_app(config: Config) -> web.Application:
@@ -919,6 +1050,8 @@ def make_app(config: Config) -> web.Application:
         app.router.add_get(f"{prefix}/responses/{{id}}/input_items", response_input_items)
     for path in OPEN_PATHS:
         app.router.add_get(path, health)
+    if config.metrics:
+        app.router.add_get("/metrics", metrics)
     return app
 
 

@@ -7,6 +7,11 @@
     fetch     guarded fetching of client-named media
     logs      logging set-up and the access log
     google_auth  Google service-account tokens for Vertex AI (the credential of each call)
+    keys      key pools: `<P>_API_KEY=k1,k2` round robin with cooldowns
+    retry     the upstream attempt loop: which failures are retried, backoff, the budget
+    usage     token usage read from answers and streams (and stripped when not asked for)
+    metrics   the Prometheus registry behind GET /metrics
+    otel      optional OpenTelemetry spans (the `otel` extra)
 
 Gateway policies (key pools, retries, limits, cache, metrics, chat log, the Responses store,
 routing) join as modules here too, each built once at start-up from its own variables and called

@@ -17,6 +17,7 @@ from providers import core
 
 from . import cache, chatlog, google_auth, overrides, ratelimit, responses_store, router
 from .redact import Redactor
+from .retry import Policy, load_policy
 
 DEFAULTS = {
     "AOA_TYPE": "azure",
@@ -52,6 +53,11 @@ class Config(msgspec.Struct, kw_only=True):
     fetch_max_bytes: int
     fetch_timeout: float
     uvloop: bool = False
+    # Resilience and observability (gateway/retry.py, gateway/keys.py, gateway/metrics.py).
+    retry: Policy = Policy()
+    metrics: bool = True
+    stream_usage: bool = True
+    otel_endpoint: str = ""
     settings: Any  # the provider's Settings
     fallback: bool = False  # True when no upstream was configured and the mock answers
     # Scale-out policies (gateway/policies.py); None = off.
@@ -106,6 +112,10 @@ def load_config(env: Mapping[str, str]) -> Config:
         fetch_max_bytes=core.parse_int(env, "AOA_FETCH_MAX_BYTES", DEFAULTS["AOA_FETCH_MAX_BYTES"], low=1),
         fetch_timeout=core.parse_float(env, "AOA_FETCH_TIMEOUT", DEFAULTS["AOA_FETCH_TIMEOUT"], low=0.001),
         uvloop=core.parse_bool(env, "AOA_UVLOOP", False),
+        retry=load_policy(env),
+        metrics=core.parse_bool(env, "AOA_METRICS", True),
+        stream_usage=core.parse_bool(env, "AOA_STREAM_USAGE", True),
+        otel_endpoint=_otel(env),
         settings=settings,
         fallback=fallback,
         redis_url=redis_url,
@@ -131,9 +141,21 @@ def _redis_url(env: Mapping[str, str]) -> str:
     return url
 
 
+def _otel(env: Mapping[str, str]) -> str:
+    endpoint = core.parse_url(env, "AOA_OTEL_ENDPOINT", "")
+    if endpoint:
+        from .otel import check_available
+
+        check_available()
+    return endpoint
+
+
 def config_secrets(config: Config) -> list[str]:
     common = config.settings.common
-    found = [*config.api_keys, common.api_key]
+    found = [*config.api_keys, common.api_key, *common.api_keys]
+    for key in (common.api_key, *common.api_keys):
+        if ":" in key:
+            found += key.split(":")  # Spark's APIKey:APISecret: a vendor may quote either half
     if config.router:
         found += [r.key for r in config.router.routes]
         for url in (u for r in config.router.routes for u in r.targets):
@@ -155,12 +177,15 @@ def describe(config: Config) -> dict[str, Any]:
     settings = msgspec.to_builtins(config.settings)
     common = settings.get("common", {})
     common["api_key"] = "(set)" if common.get("api_key") else "(client's bearer token)"
+    common["api_keys"] = f"({len(common.get('api_keys') or ())} set)"
     for name in ("http_proxy", "socks_proxy"):
         if common.get(name):
             common[name] = redact(common[name])
     out = msgspec.to_builtins(msgspec.structs.replace(config, credential=None))
     out["credential"] = f"service account {config.credential.email}" if config.credential else None
     out["api_keys"] = f"({len(config.api_keys)} set)" if config.api_keys else "(none: open access)"
+    if config.otel_endpoint:
+        out["otel_endpoint"] = redact(config.otel_endpoint)
     out["settings"] = settings
     if config.limits and config.limits.per_key:
         out["limits"]["per_key"] = f"({len(config.limits.per_key)} keys with their own limits)"

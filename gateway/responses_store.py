@@ -101,8 +101,8 @@ class ResponsesStore:
         self.ttl = ttl
 
     @staticmethod
-    def _key(owner: str, rid: str) -> str:
-        return f"resp:{hashlib.sha256(owner.encode()).hexdigest()[:32]}:{rid}"
+    def _key(owner: str, rid: str, kind: str = "resp") -> str:
+        return f"{kind}:{hashlib.sha256(owner.encode()).hexdigest()[:32]}:{rid}"
 
     async def save(self, owner: str, rid: str, record: responses.Stored) -> None:
         await self.backend.set(self._key(owner, rid), responses.encode(record), self.ttl)
@@ -119,6 +119,20 @@ class ResponsesStore:
         if await self.backend.get(key) is None:
             raise not_found(rid)
         await self.backend.delete(key)
+
+
+    # Relay mode with aoa's own upstream key: the upstream sees one client, so aoa remembers
+    # which credential created each relayed response and hides it from the others.
+
+    async def claim(self, owner: str, rid: str) -> None:
+        await self.backend.set(self._key(owner, rid, "relay"), b"1", self.ttl)
+
+    async def check_claim(self, owner: str, rid: str, param: str | None = None) -> None:
+        if await self.backend.get(self._key(owner, rid, "relay")) is None:
+            raise not_found(rid, param)
+
+    async def unclaim(self, owner: str, rid: str) -> None:
+        await self.backend.delete(self._key(owner, rid, "relay"))
 
 
 def not_found(rid: str, param: str | None = None) -> core.Error:

@@ -72,6 +72,10 @@ def _post(s: Settings, call: Call, op: str) -> Outbound:
         deployment = model_segment(call.model)  # `..` survives quoting and yarl resolves it
         url = f"{s.common.endpoint}/openai/deployments/{deployment}/{op}?api-version={s.api_ver}"
         body = call.body  # the deployment is in the URL; Azure ignores `model` here
+        if call.stream and call.include_usage:
+            fields = dict(call.fields)
+            if passthrough.ask_usage(call, fields):
+                body = msgspec.json.encode(fields)
     return Outbound(url=url, headers=headers(call.key), body=body, stream=call.stream)
 
 
@@ -179,3 +183,7 @@ def models_result(s: Settings, body: bytes) -> tuple[list[str], str | None]:
 
 def error(status: int, body: bytes) -> Error:
     return passthrough.error_from_body(status, body)
+
+
+# Retried besides the IO layer's statuses (gateway/retry.py): Azure's busy-backend answers.
+RETRY_CODES = frozenset({"server_error", "ServiceUnavailable", "InternalServerError"})

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -46,8 +47,14 @@ class Ctx:
         return self.call.model
 
     def value(self, name: str) -> Any:
+        """Another field's value, for a rule that depends on it (it may not have been checked yet)."""
         raw = self.fields.get(name)
-        return None if raw is None else _decode(raw)
+        if raw is None:
+            return None
+        try:
+            return _decode(raw)
+        except msgspec.DecodeError:  # a number out of range, say
+            raise _bad(name, f"`{name}` is not valid JSON.", "invalid_type") from None
 
     def set(self, name: str, value: Any) -> None:
         self.fields[name] = msgspec.Raw(_encode(value))
@@ -106,7 +113,7 @@ def choices(*allowed: str) -> Rule:
     def rule(ctx: Ctx, name: str, value: Any) -> None:
         key = "function" if isinstance(value, dict) else value
         if key not in allowed:
-            shown = "a named function" if key == "function" else repr(value)
+            shown = "a named function" if key == "function" else repr(value)[:100]
             raise _bad(name, f"`{name}`={shown} is not supported by this upstream (it takes {', '.join(map(repr, allowed))}).", "invalid_value")
 
     return rule
@@ -124,7 +131,19 @@ def format_types(*allowed: str) -> Rule:
     def rule(ctx: Ctx, name: str, value: Any) -> None:
         kind = value.get("type") if isinstance(value, dict) else None
         if kind not in allowed:
-            raise _bad(name, f"`{name}` type {kind!r} is not supported by this upstream (it takes {', '.join(allowed)}).", "invalid_value")
+            raise _bad(name, f"`{name}` type {repr(kind)[:100]} is not supported by this upstream (it takes {', '.join(allowed)}).", "invalid_value")
+
+    return rule
+
+
+def renamed(target: str, check: Rule = relay) -> Rule:
+    """An OpenAI field the vendor documents under another name (`max_completion_tokens` where only
+    `max_tokens` exists): checked, then sent under that name, and it wins over a value already
+    there, as in OpenAI's API."""
+
+    def rule(ctx: Ctx, name: str, value: Any) -> None:
+        check(ctx, name, value)
+        ctx.fields[target] = ctx.fields.pop(name)
 
     return rule
 
@@ -135,6 +154,24 @@ def all_of(*rules: Rule) -> Rule:
             r(ctx, name, value)
 
     return rule
+
+
+# OpenAI's bookkeeping fields (no effect on the answer; relayed, the vendor ignores what it does
+# not know) and the legacy function-calling fields, which every vendor here refuses: the same
+# entry in every table.
+BOOKKEEPING: dict[str, Rule] = {
+    "user": relay,
+    "metadata": relay,
+    "store": relay,
+    "service_tier": relay,
+    "safety_identifier": relay,
+    "prompt_cache_key": relay,
+    "prompt_cache_options": relay,
+    "prompt_cache_retention": relay,
+    "moderation": relay,
+    "functions": refuse("use `tools`."),
+    "function_call": refuse("use `tool_choice`."),
+}
 
 
 # --- history rules ------------------------------------------------------------------------
@@ -153,6 +190,15 @@ def strip_reasoning(ctx: Ctx) -> None:
     for m in messages:
         m.pop("reasoning_content", None)
     ctx.fields["messages"] = msgspec.Raw(_encode(messages))
+
+
+def decode_value(raw: msgspec.Raw | bytes, where: str) -> Any:
+    """A client value a rule or hook must read; JSON that msgspec cannot hold (a number out of
+    range) is a 400 naming `where`."""
+    try:
+        return _decode(raw)
+    except msgspec.DecodeError:
+        raise _bad(where, f"`{where}` holds a value that is not valid JSON (a number out of range?).", "invalid_type") from None
 
 
 def decode_messages(raw: msgspec.Raw) -> list[dict[str, msgspec.Raw]]:
@@ -247,6 +293,8 @@ def embeddings(v: Vendor, s: Any, call: Call) -> list[Outbound]:
     if not v.embeddings:
         raise Error(400, f"{v.name} offers no OpenAI-compatible embeddings endpoint.", code="unsupported_endpoint")
     fields = dict(call.fields)
+    if "encoding_format" in fields and decode_value(fields["encoding_format"], "encoding_format") not in ("float", "base64", None):
+        raise _bad("encoding_format", "`encoding_format` must be \"float\" or \"base64\".", "invalid_value")
     if not v.embeddings_base64:
         fields.pop("encoding_format", None)
     fields["model"] = msgspec.Raw(_encode(call.model))
@@ -254,17 +302,21 @@ def embeddings(v: Vendor, s: Any, call: Call) -> list[Outbound]:
 
 
 def embeddings_result(v: Vendor, s: Any, call: Call, bodies: list[bytes]) -> bytes:
-    body = passthrough.check_json(bodies[0])
+    body = bodies[0]
     if v.inband is not None and (err := v.inband(body)) is not None:
         raise err
+    _check_answer(v, body, _embedding_answer, "data")
     wanted = call.fields.get("encoding_format")
     if v.embeddings_base64 or wanted is None or _decode(wanted) != "base64":
         return body
     # The openai SDK asks for base64 by default; the vendor answered floats.
-    doc = _doc.decode(body)
-    for item in doc.get("data") or ():
-        if isinstance(item, dict) and isinstance(item.get("embedding"), list):
-            item["embedding"] = oai.float32_base64(item["embedding"])
+    try:
+        doc = _doc.decode(body)
+        for item in doc["data"]:
+            if isinstance(item, dict) and isinstance(item.get("embedding"), list):
+                item["embedding"] = oai.float32_base64(item["embedding"])
+    except (msgspec.DecodeError, TypeError, ValueError, OverflowError):
+        raise Error(502, f"{v.name} answered with embeddings that are not lists of numbers.", code="upstream_invalid_response") from None
     return _encode(doc)
 
 
@@ -293,19 +345,32 @@ def _fix_tool_calls(calls: Any, call: Call, seen: dict[int, str] | None = None) 
     for i, tc in enumerate(calls):
         if not isinstance(tc, dict):
             continue
-        tc.setdefault("index", i)
+        index = tc.get("index")
+        if isinstance(index, bool) or not isinstance(index, int):
+            tc["index"] = i  # missing, or not a number a client could match deltas by
         if seen is None or tc["index"] not in seen:
             tc.setdefault("type", "function")
             if not tc.get("id"):
                 tc["id"] = f"call_{call.id}_{tc['index']}"
             if seen is not None:
                 seen[tc["index"]] = tc["id"]
+        else:
+            # A later delta of a call already begun: the openai SDK joins every string it gets,
+            # so a repeated id or name would come out doubled ("get_weatherget_weather").
+            tc.pop("id", None)
+            tc.pop("type", None)
+            fn = tc.get("function")
+            if isinstance(fn, dict) and "name" in fn:
+                del fn["name"]
         out.append(tc)
     return out
 
 
 def _finish(v: Vendor, reason: Any, tools: bool) -> Any:
+    if reason is not None and not isinstance(reason, str):
+        raise Error(502, f"{v.name} sent a finish_reason that is not a string: {_encode(reason)[:80].decode()}.", code="upstream_invalid_response")
     if isinstance(reason, str) and reason not in STANDARD_FINISH:
+        # A reason the table does not know still reaches the client as one of OpenAI's.
         mapped = v.finish.get(reason, "stop")
         if mapped is None:
             raise Error(502, f"{v.name} ended the answer with finish_reason {reason!r}.", code=f"upstream_{reason}")
@@ -315,17 +380,49 @@ def _finish(v: Vendor, reason: Any, tools: bool) -> Any:
     return reason
 
 
+class _Answer(msgspec.Struct):
+    choices: list[msgspec.Raw] | None = None
+
+
+class _EmbeddingAnswer(msgspec.Struct):
+    data: list[msgspec.Raw] | None = None
+
+
+_answer = msgspec.json.Decoder(_Answer)
+_embedding_answer = msgspec.json.Decoder(_EmbeddingAnswer)
+
+
+def _check_answer(v: Vendor, body: bytes, decoder: msgspec.json.Decoder = _answer, field: str = "choices") -> None:
+    """A 200 must be the answer asked for: an error envelope inside it is the vendor's error, and
+    anything else without its list (`choices`, `data`) is garbage, never an empty success."""
+    try:
+        answer = decoder.decode(body)
+    except msgspec.ValidationError:  # JSON, but not an object or the list is not a list
+        answer = None
+    except msgspec.DecodeError:
+        raise Error(502, "The upstream answered with a body that is not JSON.", code="upstream_invalid_json") from None
+    if answer is None or getattr(answer, field) is None:
+        err = vendor_error(v, 200, body)
+        if err is not None:
+            raise err
+        shown = body[:200].decode("utf-8", "replace")
+        raise Error(502, f"{v.name} answered without `{field}`: {shown}", code="upstream_invalid_response")
+
+
 def chat_result(v: Vendor, s: Any, call: Call, body: bytes) -> bytes:
-    body = passthrough.check_json(body)
     if v.inband is not None and (err := v.inband(body)) is not None:
         raise err
-    needs = b'"tool_calls"' in body or (bool(v.finish) and _odd_finish(v, body))
+    _check_answer(v, body)
+    needs = b'"tool_calls"' in body or _odd_finish(body)
     splitter = v.reasoning() if v.reasoning is not None else None
     if splitter is not None:
         needs = needs or splitter.needs(body)
     if not needs:
         return body
-    doc = _doc.decode(body)
+    try:
+        doc = _doc.decode(body)
+    except msgspec.DecodeError:  # JSON, but with a number msgspec cannot hold
+        raise Error(502, f"{v.name} answered with a value out of range.", code="upstream_invalid_json") from None
     for choice in doc.get("choices") or ():
         if not isinstance(choice, dict):
             continue
@@ -343,8 +440,36 @@ def chat_result(v: Vendor, s: Any, call: Call, body: bytes) -> bytes:
     return _encode(doc)
 
 
-def _odd_finish(v: Vendor, payload: bytes) -> bool:
-    return any(f'"{r}"'.encode() in payload for r in v.finish)
+# `"finish_reason"` cannot occur inside a JSON string (its quotes would be escaped), so counting
+# the key against its standard values finds any vendor reason without decoding the chunk.
+_FINISH_KEY = b'"finish_reason"'
+_STANDARD_FINISH_VALUE = re.compile(rb'"finish_reason"\s*:\s*(?:null|"(?:stop|length|tool_calls|content_filter|function_call)")')
+
+
+_USAGE_KEY = b'"usage"'
+_NULL_USAGE = re.compile(rb'"usage"\s*:\s*null')
+
+
+def _has_usage(payload: bytes) -> bool:
+    n = payload.count(_USAGE_KEY)
+    return n > 0 and n != len(_NULL_USAGE.findall(payload))
+
+
+def _take_usage(doc: dict[str, Any], choices: list[Any]) -> Any:
+    """The chunk's usage, removed from it (top level, or Moonshot's inside a choice); None if none."""
+    usage = doc.pop("usage", None)
+    for choice in choices:
+        if isinstance(choice, dict) and choice.get("usage") is not None:
+            found = choice.pop("usage")
+            usage = usage if usage is not None else found
+    return usage
+
+
+def _odd_finish(payload: bytes) -> bool:
+    n = payload.count(_FINISH_KEY)
+    if n == 0 or n == payload.count(b'"finish_reason":null'):  # nearly every chunk: no regex
+        return False
+    return n != len(_STANDARD_FINISH_VALUE.findall(payload))
 
 
 class ChatStream:
@@ -359,33 +484,43 @@ class ChatStream:
         self.tools: dict[int, dict[int, str]] = {}  # choice → tool index → id
         self.reasoning = v.reasoning() if v.reasoning is not None else None
         self.inband = v.inband
-        self.odd = tuple(f'"{r}"'.encode() for r in v.finish)
+        self.meta: dict[str, Any] = {}  # the last chunk decoded, for a chunk aoa must write itself
 
     def feed(self, event: str, data: bytes) -> list[bytes]:
         if event == "error" or data.startswith(b'{"error"'):
             # A vendor error frame mid-stream (Zhipu's 1301 when output turns unsafe, say): mapped
             # with the vendor's table rather than passthrough's generic reading.
             raise error(self.vendor, 502, data)
+        if b'"error"' in data and (err := vendor_error(self.vendor, 502, data)) is not None:
+            raise err  # the same, with other fields before `error`
         if self.inband is not None and data[:1] == b"{" and (err := self.inband(data)) is not None:
             raise err
         out = self.relay.feed(event, data)
-        return [self._fix(p) for p in out] if out else out
+        return [fixed for p in out for fixed in self._fix(p)] if out else out
 
-    def _fix(self, payload: bytes) -> bytes:
+    def _fix(self, payload: bytes) -> list[bytes]:
         # Byte probes first: most chunks need no change and are never decoded.
         if not (
             b'"tool_calls"' in payload
             or (self.tools and b"finish_reason" in payload)
-            or any(p in payload for p in self.odd)
+            or _odd_finish(payload)
             or (self.reasoning is not None and self.reasoning.needs(payload))
+            or _has_usage(payload)
         ):
-            return payload
+            return [payload]
         v = self.vendor
         try:
             doc = _doc.decode(payload)
         except msgspec.DecodeError:
             raise Error(502, "The upstream sent a stream chunk that is not JSON.", code="upstream_invalid_json") from None
-        for choice in doc.get("choices") or ():
+        choices = doc.get("choices")
+        if not isinstance(choices, list):
+            choices = []
+        usage = _take_usage(doc, choices)
+        if usage is not None and not choices:
+            # Already OpenAI's own usage chunk, or usage nobody asked for.
+            return [payload] if self.call.include_usage else []
+        for choice in choices:
             if not isinstance(choice, dict):
                 continue
             i = choice.get("index", 0) if isinstance(choice.get("index"), int) else 0
@@ -397,10 +532,23 @@ class ChatStream:
                     self.reasoning.delta(i, delta, choice.get("finish_reason") is not None)
             if choice.get("finish_reason") is not None:
                 choice["finish_reason"] = _finish(v, choice["finish_reason"], bool(self.tools.get(i)))
-        return _encode(doc)
+        self.meta = doc
+        out = [_encode(doc)]
+        if usage is not None and self.call.include_usage:
+            # OpenAI sends usage alone, in a last chunk without choices; vendors put it on the
+            # finishing chunk (Zhipu, Spark, MiniMax) or inside its choice (Moonshot).
+            alone = {k: doc[k] for k in ("id", "object", "created", "model") if k in doc}
+            out.append(_encode({**alone, "choices": [], "usage": usage}))
+        return out
 
     def close(self) -> list[bytes]:
-        return self.relay.close()
+        out = self.relay.close()
+        if self.reasoning is not None and self.reasoning.pending:
+            # Text held back as a maybe-tag when the stream ended without a finishing chunk.
+            meta = {k: self.meta[k] for k in ("id", "object", "created", "model") if k in self.meta}
+            for i, delta in self.reasoning.flush():
+                out.append(_encode({**meta, "choices": [{"index": i, "delta": delta, "finish_reason": None}]}))
+        return out
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -507,3 +655,34 @@ def error(v: Vendor, status: int, body: bytes) -> Error:
         new, code = v.statuses[status]
         return Error(new, err.message, param=err.param, code=code)
     return err
+
+
+# --- the provider contract ----------------------------------------------------------------
+
+
+class Contract(NamedTuple):
+    """The names `providers/__init__.py` asks of a provider, bound to one vendor; a vendor module
+    unpacks them in this order."""
+
+    chat: Callable[..., Outbound]
+    chat_result: Callable[..., bytes]
+    ChatStream: type
+    embeddings: Callable[..., list[Outbound]]
+    embeddings_result: Callable[..., bytes]
+    models: Callable[..., Outbound | None]
+    models_result: Callable[..., tuple[list[str], str | None]]
+    error: Callable[[int, bytes], Error]
+
+
+def contract(v: Vendor) -> Contract:
+    stream = type("ChatStream", (ChatStream,), {"vendor": v, "__doc__": ChatStream.__doc__})
+    return Contract(
+        chat=partial(chat, v),
+        chat_result=partial(chat_result, v),
+        ChatStream=stream,
+        embeddings=partial(embeddings, v),
+        embeddings_result=partial(embeddings_result, v),
+        models=partial(models, v),
+        models_result=partial(models_result, v),
+        error=partial(error, v),
+    )

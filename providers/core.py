@@ -264,7 +264,9 @@ class Common(msgspec.Struct, kw_only=True):
     """What every upstream kind is configured with (`<P>_…`)."""
 
     prefix: str
-    api_key: str = ""
+    api_key: str = ""  # the first of `api_keys`: what a single-key upstream uses
+    # `<P>_API_KEY` may list several keys, comma-separated; the IO layer spreads requests over them.
+    api_keys: tuple[str, ...] = ()
     endpoint: str = ""
     model: str = ""
     aliases: dict[str, str] = {}
@@ -275,9 +277,11 @@ class Common(msgspec.Struct, kw_only=True):
 def load_common(
     env: Mapping[str, str], prefix: str, *, endpoint: str = "", model: str = ""
 ) -> Common:
+    keys = tuple(dict.fromkeys(k.strip() for k in env.get(f"{prefix}_API_KEY", "").split(",") if k.strip()))
     return Common(
         prefix=prefix,
-        api_key=env.get(f"{prefix}_API_KEY", "").strip(),
+        api_key=keys[0] if keys else "",
+        api_keys=keys,
         endpoint=parse_url(env, f"{prefix}_ENDPOINT", endpoint),
         model=env.get(f"{prefix}_MODEL", "").strip() or model,
         aliases=parse_alias(env, f"{prefix}_MODEL_ALIAS"),

@@ -22,19 +22,19 @@ import msgspec
 
 from . import compat
 from .compat import format_types, number, refuse, relay, whole
-from .core import Call, Error, Outbound
 
 PREFIX = "DEEPSEEK"
 
 # https://api-docs.deepseek.com/api/create-chat-completion (request body);
 # thinking mode ignores temperature/top_p/penalties without an error (guides/thinking_mode).
 PARAMS: dict[str, compat.Rule] = {
+    **compat.BOOKKEEPING,
     "temperature": number(0, 2),
     "top_p": number(0, 1),
     "presence_penalty": number(-2, 2),
     "frequency_penalty": number(-2, 2),
     "max_tokens": relay,
-    "max_completion_tokens": relay,
+    "max_completion_tokens": compat.renamed("max_tokens"),  # only max_tokens is documented
     "stop": relay,
     "tools": relay,
     "tool_choice": relay,  # none / auto / required / named, all documented
@@ -45,23 +45,12 @@ PARAMS: dict[str, compat.Rule] = {
     "reasoning_effort": relay,  # minimal…max mapped by DeepSeek itself (guides/thinking_mode)
     "n": whole(1, 1),  # not a DeepSeek parameter: one choice per request
     "seed": relay,
-    "user": relay,
-    "metadata": relay,
-    "store": relay,
-    "service_tier": relay,
-    "safety_identifier": relay,
-    "prompt_cache_key": relay,
-    "prompt_cache_options": relay,
-    "prompt_cache_retention": relay,
     "logit_bias": refuse("DeepSeek has no logit_bias."),
-    "functions": refuse("use `tools`."),
-    "function_call": refuse("use `tool_choice`."),
     "audio": refuse("DeepSeek answers text only."),
     "modalities": relay,
     "prediction": refuse("DeepSeek has no predicted outputs."),
     "web_search_options": refuse("DeepSeek's API has no web search."),
     "verbosity": refuse("DeepSeek has no verbosity control."),
-    "moderation": relay,
 }
 
 def _history(ctx: compat.Ctx) -> None:
@@ -103,6 +92,9 @@ VENDOR = compat.Vendor(
     errors=ERRORS,
     # The HTTP status carries DeepSeek's meaning (402 balance, 422 parameters, 503 overloaded).
     statuses={402: (429, "insufficient_quota"), 422: (400, "invalid_parameter"), 429: (429, "rate_limit_exceeded"), 500: (500, "server_error"), 503: (503, "server_overloaded")},
+    # https://api-docs.deepseek.com/api/create-chat-completion (response `finish_reason`):
+    # `insufficient_system_resource` means the answer was cut off by DeepSeek, not finished.
+    finish={"insufficient_system_resource": None},
     models=True,
 )
 
@@ -113,33 +105,4 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     return compat.load_settings(VENDOR, env)
 
 
-def chat(s: Settings, call: Call) -> Outbound:
-    return compat.chat(VENDOR, s, call)
-
-
-def chat_result(s: Settings, call: Call, body: bytes) -> bytes:
-    return compat.chat_result(VENDOR, s, call, body)
-
-
-class ChatStream(compat.ChatStream):
-    vendor = VENDOR
-
-
-def embeddings(s: Settings, call: Call) -> list[Outbound]:
-    return compat.embeddings(VENDOR, s, call)
-
-
-def embeddings_result(s: Settings, call: Call, bodies: list[bytes]) -> bytes:
-    return compat.embeddings_result(VENDOR, s, call, bodies)
-
-
-def models(s: Settings, call: Call, page: str | None) -> Outbound | None:
-    return compat.models(VENDOR, s, call, page)
-
-
-def models_result(s: Settings, body: bytes) -> tuple[list[str], str | None]:
-    return compat.models_result(VENDOR, s, body)
-
-
-def error(status: int, body: bytes) -> Error:
-    return compat.error(VENDOR, status, body)
+chat, chat_result, ChatStream, embeddings, embeddings_result, models, models_result, error = compat.contract(VENDOR)

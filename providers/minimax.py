@@ -26,12 +26,13 @@ import msgspec
 
 from . import compat
 from .compat import Ctx, number, refuse, relay
-from .core import Call, Error, Outbound
+from .core import Error
 
 PREFIX = "MINIMAX"
 
 # https://platform.minimax.io/docs/api-reference/text-openai-api (parameters)
 PARAMS: dict[str, compat.Rule] = {
+    **compat.BOOKKEEPING,
     "temperature": number(0, 1, low_open=True),  # (0.0, 1.0]; 0 is an error, no greedy switch
     "top_p": number(0, 1, low_open=True),
     "n": compat.whole(1, 1),  # "only 1 is supported"
@@ -42,16 +43,7 @@ PARAMS: dict[str, compat.Rule] = {
     "tool_choice": relay,
     "parallel_tool_calls": relay,
     "response_format": relay,
-    "user": relay,
     "seed": relay,
-    "metadata": relay,
-    "store": relay,
-    "service_tier": relay,
-    "safety_identifier": relay,
-    "prompt_cache_key": relay,
-    "prompt_cache_options": relay,
-    "prompt_cache_retention": relay,
-    "moderation": relay,
     "modalities": relay,
     "presence_penalty": relay,
     "frequency_penalty": relay,
@@ -59,8 +51,6 @@ PARAMS: dict[str, compat.Rule] = {
     "logprobs": refuse("MiniMax returns no log probabilities."),
     "top_logprobs": refuse("MiniMax returns no log probabilities."),
     "logit_bias": refuse("MiniMax has no logit_bias."),
-    "functions": refuse("use `tools`."),
-    "function_call": refuse("use `tool_choice`."),
     "audio": refuse("MiniMax chat answers text only."),
     "prediction": refuse("MiniMax has no predicted outputs."),
     "web_search_options": refuse("MiniMax's chat API has no web search."),
@@ -114,6 +104,9 @@ def _inband(body: bytes) -> Error | None:
 
 
 OPEN, CLOSE = "<think>", "</think>"
+# At most this many characters wait for the next chunk (a maybe-tag, newlines before </think>):
+# an upstream streaming blank lines one by one must not make each chunk re-copy all before it.
+_HOLD = 16
 
 
 def _held(text: str, tag: str) -> int:
@@ -137,11 +130,16 @@ class ThinkSplitter:
     def __init__(self) -> None:
         self.state: dict[int, str] = {}  # choice → "start" | "open" | "think" | "after" | "answer"
         self.pending: dict[int, str] = {}
-        self.details: dict[int, str] = {}  # reasoning_details text so far, per choice
+        # reasoning_details text so far per choice, while it may be cumulative; None once not.
+        self.details: dict[int, str | None] = {}
         self.done = False  # every choice past its thinking: nothing left to decode
 
     def needs(self, payload: bytes) -> bool:
-        return (not self.done and b'"content"' in payload) or b"<think>" in payload or b'"reasoning_details"' in payload
+        return (
+            (not self.done and (b'"content"' in payload or (bool(self.pending) and b'"finish_reason"' in payload)))
+            or b"<think>" in payload
+            or b'"reasoning_details"' in payload
+        )
 
     def message(self, msg: dict[str, Any]) -> None:
         if "reasoning_details" in msg and "reasoning_content" not in msg:
@@ -160,9 +158,25 @@ class ThinkSplitter:
         # increments (github.com/MiniMax-AI/MiniMax-M2/issues/95): take the new part either way.
         text = _details_text(delta.get("reasoning_details"))
         seen = self.details.get(i, "")
-        new = text[len(seen):] if seen and text.startswith(seen) else text
-        self.details[i] = seen + new
-        return new
+        if seen is None:  # increments: nothing to compare against, nothing kept
+            return text
+        if seen and text.startswith(seen):
+            self.details[i] = text
+            return text[len(seen):]
+        # Not the text so far: increments. Keeping and re-joining them would grow
+        # quadratically with the stream.
+        self.details[i] = None if seen else text
+        return text
+
+    def flush(self) -> list[tuple[int, dict[str, Any]]]:
+        """What is still held back, as the deltas that end each choice's text."""
+        out = []
+        for i in list(self.pending):
+            delta: dict[str, Any] = {}
+            self.delta(i, delta, True)
+            if delta:
+                out.append((i, delta))
+        return out
 
     def delta(self, i: int, delta: dict[str, Any], finishing: bool) -> None:
         # States per choice: start → open (just after <think>) → think → after (just after
@@ -178,7 +192,7 @@ class ThinkSplitter:
             stripped = text.lstrip()
             if stripped.startswith(OPEN):
                 state, text = "open", stripped[len(OPEN):]
-            elif OPEN.startswith(stripped) and not finishing:
+            elif OPEN.startswith(stripped) and not finishing and len(text) <= _HOLD:
                 if text:
                     self.pending[i] = text  # maybe the first characters of <think>
                 text = ""
@@ -194,7 +208,7 @@ class ThinkSplitter:
                 reasoning, state, text = thought.rstrip("\n"), "after", rest
             else:
                 keep = 0 if finishing else _held(thought, CLOSE)
-                while not finishing and keep < len(thought) and thought[len(thought) - keep - 1] == "\n":
+                while not finishing and keep < min(len(thought), _HOLD) and thought[len(thought) - keep - 1] == "\n":
                     keep += 1  # a newline just before </think> is not part of the thought
                 reasoning = thought[: len(thought) - keep]
                 if keep:
@@ -229,8 +243,8 @@ def _history(ctx: Ctx) -> None:
         changed = True
         if "reasoning_details" in m:
             continue  # MiniMax's own form of the same thinking, sent back as it is
-        text = msgspec.json.decode(thought)
-        content = msgspec.json.decode(m["content"]) if "content" in m else None
+        text = compat.decode_value(thought, "messages")
+        content = compat.decode_value(m["content"], "messages") if "content" in m else None
         if isinstance(text, str) and text and (content is None or isinstance(content, str)):
             m["content"] = msgspec.Raw(msgspec.json.encode(f"{OPEN}\n{text}\n{CLOSE}\n\n{content or ''}"))
     if changed:
@@ -255,33 +269,4 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     return compat.load_settings(VENDOR, env)
 
 
-def chat(s: Settings, call: Call) -> Outbound:
-    return compat.chat(VENDOR, s, call)
-
-
-def chat_result(s: Settings, call: Call, body: bytes) -> bytes:
-    return compat.chat_result(VENDOR, s, call, body)
-
-
-class ChatStream(compat.ChatStream):
-    vendor = VENDOR
-
-
-def embeddings(s: Settings, call: Call) -> list[Outbound]:
-    return compat.embeddings(VENDOR, s, call)
-
-
-def embeddings_result(s: Settings, call: Call, bodies: list[bytes]) -> bytes:
-    return compat.embeddings_result(VENDOR, s, call, bodies)
-
-
-def models(s: Settings, call: Call, page: str | None) -> Outbound | None:
-    return compat.models(VENDOR, s, call, page)
-
-
-def models_result(s: Settings, body: bytes) -> tuple[list[str], str | None]:
-    return compat.models_result(VENDOR, s, body)
-
-
-def error(status: int, body: bytes) -> Error:
-    return compat.error(VENDOR, status, body)
+chat, chat_result, ChatStream, embeddings, embeddings_result, models, models_result, error = compat.contract(VENDOR)

@@ -21,7 +21,7 @@ from typing import Any
 
 from . import compat
 from .compat import Ctx, choices, number, refuse, relay
-from .core import Call, Error, Outbound
+from .core import Error
 
 PREFIX = "MOONSHOT"
 
@@ -37,6 +37,7 @@ def _n(ctx: Ctx, name: str, value: Any) -> None:
 
 # https://platform.moonshot.cn/docs/api/chat (request body)
 PARAMS: dict[str, compat.Rule] = {
+    **compat.BOOKKEEPING,
     "temperature": number(0, 1),
     "top_p": number(0, 1),
     "n": _n,
@@ -52,21 +53,10 @@ PARAMS: dict[str, compat.Rule] = {
     "response_format": compat.format_types("text", "json_object"),
     "reasoning_effort": relay,
     "seed": relay,
-    "user": relay,
-    "metadata": relay,
-    "store": relay,
-    "service_tier": relay,
-    "safety_identifier": relay,
-    "prompt_cache_key": relay,
-    "prompt_cache_options": relay,
-    "prompt_cache_retention": relay,
-    "moderation": relay,
     "modalities": relay,
     "logprobs": refuse("Moonshot returns no log probabilities."),
     "top_logprobs": refuse("Moonshot returns no log probabilities."),
     "logit_bias": refuse("Moonshot has no logit_bias."),
-    "functions": refuse("use `tools`."),
-    "function_call": refuse("use `tool_choice`."),
     "audio": refuse("Moonshot answers text only."),
     "prediction": refuse("Moonshot has no predicted outputs."),
     "web_search_options": refuse("Moonshot's web search is its builtin `$web_search` tool."),
@@ -104,33 +94,4 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     return compat.load_settings(VENDOR, env)
 
 
-def chat(s: Settings, call: Call) -> Outbound:
-    return compat.chat(VENDOR, s, call)
-
-
-def chat_result(s: Settings, call: Call, body: bytes) -> bytes:
-    return compat.chat_result(VENDOR, s, call, body)
-
-
-class ChatStream(compat.ChatStream):
-    vendor = VENDOR
-
-
-def embeddings(s: Settings, call: Call) -> list[Outbound]:
-    return compat.embeddings(VENDOR, s, call)
-
-
-def embeddings_result(s: Settings, call: Call, bodies: list[bytes]) -> bytes:
-    return compat.embeddings_result(VENDOR, s, call, bodies)
-
-
-def models(s: Settings, call: Call, page: str | None) -> Outbound | None:
-    return compat.models(VENDOR, s, call, page)
-
-
-def models_result(s: Settings, body: bytes) -> tuple[list[str], str | None]:
-    return compat.models_result(VENDOR, s, body)
-
-
-def error(status: int, body: bytes) -> Error:
-    return compat.error(VENDOR, status, body)
+chat, chat_result, ChatStream, embeddings, embeddings_result, models, models_result, error = compat.contract(VENDOR)

@@ -111,3 +111,8 @@ def models_result(s: Settings, body: bytes) -> tuple[list[str], str | None]:
 
 def error(status: int, body: bytes) -> Error:
     return passthrough.error_from_body(status, body)
+
+
+# Retried besides the IO layer's statuses (gateway/retry.py): OpenAI's and vLLM/TGI-style
+# "busy" codes, which some compatible servers send with unusual statuses.
+RETRY_CODES = frozenset({"server_error", "engine_overloaded", "overloaded", "service_unavailable"})

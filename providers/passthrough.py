@@ -23,7 +23,36 @@ def with_model(call: Call, model: str | None) -> bytes:
         fields.pop("model", None)
     else:
         fields["model"] = msgspec.Raw(_encode(model))
+    ask_usage(call, fields)
     return _encode(fields)
+
+
+# --- stream usage: the IO layer sets `call.include_usage` on every stream it wants counted ----
+
+_USAGE_ON = msgspec.Raw(b'{"include_usage":true}')
+_options_decoder = msgspec.json.Decoder(dict[str, Any] | None)
+
+
+def ask_usage(call: Call, fields: dict[str, msgspec.Raw]) -> bool:
+    """Set `stream_options.include_usage` in `fields` when a streamed call wants usage and the
+    client's body does not ask already (its other stream options kept); True if changed.
+    OpenAI-compatible servers send usage in streams only when asked:
+    https://platform.openai.com/docs/api-reference/chat/create#chat-create-stream_options"""
+    if not (call.stream and call.include_usage):
+        return False
+    raw = fields.get("stream_options")
+    try:
+        options = _options_decoder.decode(raw) if raw is not None else None
+    except msgspec.ValidationError:
+        return False  # not an object: the upstream judges the client's value
+    if options is None:
+        fields["stream_options"] = _USAGE_ON
+        return True
+    if options.get("include_usage") is True:
+        return False
+    options["include_usage"] = True
+    fields["stream_options"] = msgspec.Raw(_encode(options))
+    return True
 
 
 def check_json(body: bytes) -> bytes:

@@ -20,13 +20,14 @@ import msgspec
 
 from . import compat
 from .compat import number, refuse, relay
-from .core import Call, Common, Error, Outbound, load_common
+from .core import Common, ConfigError, load_common
 
 PREFIX = "QIANFAN"
 ERNIE = ("ernie",)
 
 # https://cloud.baidu.com/doc/qianfan-api/s/3m7of64lb (请求参数)
 PARAMS: dict[str, compat.Rule] = {
+    **compat.BOOKKEEPING,
     "temperature": number(0, 1, low_open=True, models=ERNIE),  # ERNIE: (0, 1.0], not 0
     "top_p": number(0, 1, models=ERNIE),
     "presence_penalty": number(-2, 2),
@@ -43,20 +44,9 @@ PARAMS: dict[str, compat.Rule] = {
     "reasoning_effort": relay,
     "logprobs": relay,
     "top_logprobs": relay,
-    "user": relay,
-    "metadata": relay,
-    "store": relay,
-    "service_tier": relay,
-    "safety_identifier": relay,
-    "prompt_cache_key": relay,
-    "prompt_cache_options": relay,
-    "prompt_cache_retention": relay,
-    "moderation": relay,
     "modalities": relay,
     "web_search_options": relay,
     "logit_bias": refuse("Qianfan has no logit_bias."),
-    "functions": refuse("use `tools`."),
-    "function_call": refuse("use `tool_choice`."),
     "audio": refuse("Qianfan chat answers text only."),
     "prediction": refuse("Qianfan has no predicted outputs."),
     "verbosity": refuse("Qianfan has no verbosity control."),
@@ -124,39 +114,13 @@ VENDOR = compat.Vendor(
 )
 
 def load_settings(env: Mapping[str, str]) -> Settings:
+    appid = env.get(f"{PREFIX}_APPID", "").strip()
+    if not appid.isprintable():  # a header value: a line break would end it (and fail every request)
+        raise ConfigError(f"{PREFIX}_APPID must be one line of printable characters")
     return Settings(
         common=load_common(env, PREFIX, endpoint=VENDOR.endpoint, model=VENDOR.model),
-        appid=env.get(f"{PREFIX}_APPID", "").strip(),
+        appid=appid,
     )
 
 
-def chat(s: Settings, call: Call) -> Outbound:
-    return compat.chat(VENDOR, s, call)
-
-
-def chat_result(s: Settings, call: Call, body: bytes) -> bytes:
-    return compat.chat_result(VENDOR, s, call, body)
-
-
-class ChatStream(compat.ChatStream):
-    vendor = VENDOR
-
-
-def embeddings(s: Settings, call: Call) -> list[Outbound]:
-    return compat.embeddings(VENDOR, s, call)
-
-
-def embeddings_result(s: Settings, call: Call, bodies: list[bytes]) -> bytes:
-    return compat.embeddings_result(VENDOR, s, call, bodies)
-
-
-def models(s: Settings, call: Call, page: str | None) -> Outbound | None:
-    return compat.models(VENDOR, s, call, page)
-
-
-def models_result(s: Settings, body: bytes) -> tuple[list[str], str | None]:
-    return compat.models_result(VENDOR, s, body)
-
-
-def error(status: int, body: bytes) -> Error:
-    return compat.error(VENDOR, status, body)
+chat, chat_result, ChatStream, embeddings, embeddings_result, models, models_result, error = compat.contract(VENDOR)

@@ -20,15 +20,16 @@ import msgspec
 
 from . import compat
 from .compat import number, refuse, relay, whole
-from .core import Call, ConfigError, Error, Outbound, load_common
+from .core import ConfigError, Error, load_common
 
 PREFIX = "SPARK"
 
 # docs.iflyaicloud.com/doc/237, 3.2 请求参数
 PARAMS: dict[str, compat.Rule] = {
+    **compat.BOOKKEEPING,
     "temperature": number(0, 1, low_open=True),  # (0, 1], default 0.5
     "max_tokens": whole(1, 8192),
-    "max_completion_tokens": whole(1, 8192),
+    "max_completion_tokens": compat.renamed("max_tokens", whole(1, 8192)),  # only max_tokens is documented
     "top_p": relay,
     "presence_penalty": relay,
     "frequency_penalty": relay,
@@ -38,23 +39,12 @@ PARAMS: dict[str, compat.Rule] = {
     "tool_choice": relay,
     "parallel_tool_calls": relay,
     "response_format": relay,
-    "user": relay,
     "seed": relay,
-    "metadata": relay,
-    "store": relay,
-    "service_tier": relay,
-    "safety_identifier": relay,
-    "prompt_cache_key": relay,
-    "prompt_cache_options": relay,
-    "prompt_cache_retention": relay,
-    "moderation": relay,
     "modalities": relay,
     "reasoning_effort": refuse("Spark has no effort control."),
     "logprobs": refuse("Spark returns no log probabilities."),
     "top_logprobs": refuse("Spark returns no log probabilities."),
     "logit_bias": refuse("Spark has no logit_bias."),
-    "functions": refuse("use `tools`."),
-    "function_call": refuse("use `tool_choice`."),
     "audio": refuse("Spark chat answers text only."),
     "prediction": refuse("Spark has no predicted outputs."),
     "web_search_options": refuse("Spark's search is its `web_search` tool."),
@@ -130,33 +120,4 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     return Settings(common=common)
 
 
-def chat(s: Settings, call: Call) -> Outbound:
-    return compat.chat(VENDOR, s, call)
-
-
-def chat_result(s: Settings, call: Call, body: bytes) -> bytes:
-    return compat.chat_result(VENDOR, s, call, body)
-
-
-class ChatStream(compat.ChatStream):
-    vendor = VENDOR
-
-
-def embeddings(s: Settings, call: Call) -> list[Outbound]:
-    return compat.embeddings(VENDOR, s, call)
-
-
-def embeddings_result(s: Settings, call: Call, bodies: list[bytes]) -> bytes:
-    return compat.embeddings_result(VENDOR, s, call, bodies)
-
-
-def models(s: Settings, call: Call, page: str | None) -> Outbound | None:
-    return compat.models(VENDOR, s, call, page)
-
-
-def models_result(s: Settings, body: bytes) -> tuple[list[str], str | None]:
-    return compat.models_result(VENDOR, s, body)
-
-
-def error(status: int, body: bytes) -> Error:
-    return compat.error(VENDOR, status, body)
+chat, chat_result, ChatStream, embeddings, embeddings_result, models, models_result, error = compat.contract(VENDOR)

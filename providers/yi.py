@@ -35,3 +35,4 @@ embeddings_result = openai.embeddings_result
 models = openai.models
 models_result = openai.models_result
 error = openai.error
+RETRY_CODES = openai.RETRY_CODES

@@ -32,7 +32,7 @@ import msgspec
 
 from . import compat
 from .compat import Ctx, choices, number, refuse, relay
-from .core import Call, Common, Error, Outbound, load_common, parse_bool
+from .core import Common, load_common, parse_bool
 
 PREFIX = "ZHIPU"
 
@@ -53,25 +53,17 @@ def _temperature(ctx: Ctx, name: str, value: Any) -> None:
 
 # https://docs.bigmodel.cn/api-reference/模型-api/对话补全 (request body)
 PARAMS: dict[str, compat.Rule] = {
+    **compat.BOOKKEEPING,
     "temperature": _temperature,
     "top_p": number(0.01, 1),  # documented range [0.01, 1.0]
     "max_tokens": relay,
-    "max_completion_tokens": relay,
+    "max_completion_tokens": compat.renamed("max_tokens"),  # only max_tokens is documented
     "stop": compat.stop_words(1),  # "目前仅支持单个停止词"
     "tools": relay,
     "tool_choice": choices("auto"),  # "仅支持 auto"
     "response_format": compat.format_types("text", "json_object"),
     "reasoning_effort": relay,
-    "user": relay,
     "seed": relay,
-    "metadata": relay,
-    "store": relay,
-    "service_tier": relay,
-    "safety_identifier": relay,
-    "prompt_cache_key": relay,
-    "prompt_cache_options": relay,
-    "prompt_cache_retention": relay,
-    "moderation": relay,
     "modalities": relay,
     "parallel_tool_calls": relay,
     "n": compat.whole(1, 1),
@@ -80,8 +72,6 @@ PARAMS: dict[str, compat.Rule] = {
     "logprobs": refuse("GLM returns no log probabilities."),
     "top_logprobs": refuse("GLM returns no log probabilities."),
     "logit_bias": refuse("GLM has no logit_bias."),
-    "functions": refuse("use `tools`."),
-    "function_call": refuse("use `tool_choice`."),
     "audio": refuse("GLM chat answers text only."),
     "prediction": refuse("GLM has no predicted outputs."),
     "web_search_options": refuse("GLM's web search is its `web_search` tool."),
@@ -141,7 +131,7 @@ def _inline_images(ctx: Ctx) -> None:
         raw = m.get("content")
         if raw is None or b"data:image/" not in bytes(raw):
             continue
-        parts = msgspec.json.decode(raw)
+        parts = compat.decode_value(raw, "messages")
         if not isinstance(parts, list):
             continue
         for part in parts:
@@ -177,33 +167,4 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     )
 
 
-def chat(s: Settings, call: Call) -> Outbound:
-    return compat.chat(VENDOR, s, call)
-
-
-def chat_result(s: Settings, call: Call, body: bytes) -> bytes:
-    return compat.chat_result(VENDOR, s, call, body)
-
-
-class ChatStream(compat.ChatStream):
-    vendor = VENDOR
-
-
-def embeddings(s: Settings, call: Call) -> list[Outbound]:
-    return compat.embeddings(VENDOR, s, call)
-
-
-def embeddings_result(s: Settings, call: Call, bodies: list[bytes]) -> bytes:
-    return compat.embeddings_result(VENDOR, s, call, bodies)
-
-
-def models(s: Settings, call: Call, page: str | None) -> Outbound | None:
-    return compat.models(VENDOR, s, call, page)
-
-
-def models_result(s: Settings, body: bytes) -> tuple[list[str], str | None]:
-    return compat.models_result(VENDOR, s, body)
-
-
-def error(status: int, body: bytes) -> Error:
-    return compat.error(VENDOR, status, body)
+chat, chat_result, ChatStream, embeddings, embeddings_result, models, models_result, error = compat.contract(VENDOR)

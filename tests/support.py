@@ -62,7 +62,9 @@ class ServerThread:
 
 
 def aoa_app(env: Mapping[str, str]) -> web.Application:
-    return aoa.make_app(aoa.load_config(env))
+    # Tests that script one upstream failure expect to see it: retries are on only where a test
+    # sets AOA_RETRIES (tests/test_resilience.py).
+    return aoa.make_app(aoa.load_config({"AOA_RETRIES": "0", **env}))
 
 
 class LogCapture(logging.Handler):

@@ -327,3 +327,33 @@ def test_long_non_stream_requests_are_streamed_upstream_and_assembled(claude):
     assert c.chat.completions.create(messages=follow, **kw).choices[0].message.content == "echo: tool said sunny"
     c.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}], max_tokens=21333)
     assert "stream" not in fake.last.json
+
+
+@pytest.mark.parametrize("server_key", [True, False])
+def test_keys_echoed_by_anthropic_never_reach_error_bodies_or_logs(claude, server_key):
+    import logging
+
+    from tests.support import LogCapture
+
+    env = {"AOA_TYPE": "anthropic", "ANTHROPIC_API_KEY": KEY} if server_key else {"AOA_TYPE": "anthropic"}
+    fake, c, _ = claude(key=KEY if server_key else None, client_key="client-key" if server_key else KEY)
+    capture = LogCapture(env)
+    logger = logging.getLogger("aoa")
+    logger.addHandler(capture)
+    try:
+        fake.reply_error(401, "authentication_error", f"invalid x-api-key {KEY}")
+        with pytest.raises(openai.AuthenticationError) as info:
+            c.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
+        start = {"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": MODEL, "content": [], "usage": {"input_tokens": 1, "output_tokens": 0}}}
+        fake.reply_sse([
+            event("message_start", start),
+            event("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": "a"}}),
+            event("error", {"type": "error", "error": {"type": "api_error", "message": f"key {KEY} failed"}}),
+        ])
+        with pytest.raises(openai.APIError) as mid:
+            list(c.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}], stream=True))
+    finally:
+        logger.removeHandler(capture)
+    seen = json.dumps(info.value.body) + json.dumps(mid.value.body) + capture.text
+    assert "invalid x-api-key" in seen and "failed" in seen
+    assert KEY not in seen

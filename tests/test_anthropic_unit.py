@@ -541,3 +541,94 @@ def test_many_small_inflating_ids_share_one_budget():
     with pytest.raises(Error) as exc:
         _sent({"messages": msgs})
     assert exc.value.param.startswith("messages[1].tool_calls[")
+
+
+@pytest.mark.parametrize("model", ["claude-opus-" + "9" * 5000, "claude-" + "9" * 5000 + "-opus", "claude-opus-4-" + "5" * 5000])
+def test_model_names_with_huge_numbers_are_unknown_families_not_a_crash(model):
+    assert tables.version(model) in (None, (4, 0))  # the last one reads as claude-opus-4
+    assert _sent({"model": model, "messages": USER}, model=model)["max_tokens"]
+
+
+def _sse(*events: dict) -> bytes:
+    return b"".join(b"event: " + e["type"].encode() + b"\ndata: " + json.dumps(e).encode() + b"\n\n" for e in events)
+
+
+@pytest.mark.parametrize("answer", [False, True])
+def test_tool_without_parameters_streams_empty_object_arguments(answer):
+    # Claude streams no JSON (or only "") for an empty input; non-stream says `"input": {}`.
+    name = tables.ANSWER_TOOL if answer else "now"
+    body = {"model": "claude-3-5-sonnet-20241022", "messages": USER, "tools": [{"type": "function", "function": {"name": "now"}}]}
+    if answer:
+        body = {"model": "claude-3-5-sonnet-20241022", "messages": USER, "response_format": {"type": "json_object"}}
+    message = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": [{"type": "tool_use", "id": "toolu_1", "name": name, "input": {}}], "stop_reason": "tool_use", "usage": {"input_tokens": 1, "output_tokens": 1}}
+    whole = json.loads(anthropic.chat_result(S, _call(body), json.dumps(message).encode()))["choices"][0]["message"]
+    raw = _sse(
+        {"type": "message_start", "message": {**message, "content": [], "stop_reason": None}},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_1", "name": name, "input": {}}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": ""}},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 1}},
+        {"type": "message_stop"},
+    )
+    chunks = _stream(raw, _call({**body, "stream": True}))
+    deltas = [c["choices"][0]["delta"] for c in chunks]
+    if answer:
+        assert whole["content"] == "{}" == "".join(d.get("content") or "" for d in deltas)
+    else:
+        args = "".join(tc["function"].get("arguments", "") for d in deltas for tc in d.get("tool_calls") or ())
+        assert whole["tool_calls"][0]["function"]["arguments"] == "{}" == args
+
+
+def test_an_exhausted_inflation_budget_is_not_an_unlimited_one():
+    # zlib reads max_length=0 as "no limit": an id that uses the budget up exactly must not let
+    # the next one inflate without bound.
+    def tail(n: int) -> str:
+        blocks = b'[["t","' + b"a" * (n - 14) + b'","s"]]'
+        assert len(blocks) == n
+        return base64.urlsafe_b64encode(zlib.compress(blocks)).decode().rstrip("=")
+
+    calls = [
+        {"id": "toolu_a" + ids.MARK + tail(ids.MAX_INFLATED), "type": "function", "function": {"name": "f", "arguments": "{}"}},
+        {"id": "toolu_b" + ids.MARK + tail(2 * ids.MAX_INFLATED), "type": "function", "function": {"name": "f", "arguments": "{}"}},
+    ]
+    with pytest.raises(Error) as exc:
+        _sent({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "tool_calls": calls}]})
+    assert exc.value.param == "messages[1].tool_calls[1].id"
+
+
+def test_many_signature_deltas_are_joined_once():
+    # Re-joining the signature at every delta would copy it again each time (quadratic).
+    import time
+
+    call = _call({"messages": USER, "stream": True})
+    state = anthropic.ChatStream(S, call)
+    state.feed("message_start", b'{"type":"message_start","message":{"id":"msg_1","model":"m","usage":{"input_tokens":1}}}')
+    state.feed("content_block_start", b'{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}')
+    piece = "s" * 200
+    delta = json.dumps({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": piece}}).encode()
+    t0 = time.perf_counter()
+    for _ in range(30000):
+        state.feed("content_block_delta", delta)
+    state.feed("content_block_stop", b'{"type":"content_block_stop","index":0}')
+    assert time.perf_counter() - t0 < 5
+    assert state.pending == [("t", "", piece * 30000)]
+
+
+def test_tool_input_given_at_block_start_is_not_doubled_by_deltas():
+    # The anthropic SDK replaces a start's `input` with the streamed JSON; a host that sends both
+    # must not give the client `{"a":1}{"a":1}`, and one that sends only the start keeps it.
+    body = {"model": "claude-3-5-sonnet-20241022", "messages": USER, "tools": [{"type": "function", "function": {"name": "f"}}], "stream": True}
+    start = {"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": [], "usage": {"input_tokens": 1, "output_tokens": 0}}}
+    tail = [{"type": "content_block_stop", "index": 0}, {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 1}}, {"type": "message_stop"}]
+    block = {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"a": 1}}}
+    delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": '{"a": 1}'}}
+    for events, expected in (([start, block, delta, *tail], '{"a": 1}'), ([start, block, *tail], '{"a":1}')):
+        chunks = _stream(_sse(*events), _call(body))
+        args = "".join(tc["function"].get("arguments", "") for c in chunks for tc in c["choices"][0]["delta"].get("tool_calls") or ())
+        assert args == expected
+
+
+def test_an_empty_unfinished_message_is_not_an_empty_success():
+    with pytest.raises(Error) as exc:
+        anthropic.chat_result(S, _call(), b'{"type":"message"}')
+    assert (exc.value.status, exc.value.code) == (502, "upstream_incomplete")

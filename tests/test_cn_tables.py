@@ -224,3 +224,207 @@ def test_deepseek_keeps_reasoning_only_in_tool_turns():
     # Nothing to drop: the body goes as it came.
     body = {"model": "m", "messages": messages[2:6]}
     assert deepseek.chat(deepseek.load_settings({}), _call(body)).body == msgspec.json.encode(body)
+
+
+def _stream(kind: str):
+    mod = providers.load(kind)
+    return mod.ChatStream(mod.load_settings({}), _call({"model": "m", "messages": []}))
+
+
+def _chunk(delta: dict, finish=None, index=0) -> bytes:
+    return msgspec.json.encode({"id": "1", "created": 1, "model": "m", "choices": [{"index": index, "delta": delta, "finish_reason": finish}]})
+
+
+@pytest.mark.parametrize("kind", VENDORS)
+def test_tool_call_index_that_is_not_a_number_is_replaced(kind):
+    # An unhashable index once crashed the stream (a 500); a string one became part of the id.
+    stream = _stream(kind)
+    for bad in ({}, [], "x", True):
+        out = stream.feed("message", _chunk({"tool_calls": [{"index": bad, "id": "c", "function": {"name": "f", "arguments": ""}}]}))
+        assert msgspec.json.decode(out[0])["choices"][0]["delta"]["tool_calls"][0]["index"] == 0
+
+
+@pytest.mark.parametrize("kind", VENDORS)
+def test_any_vendor_finish_reason_becomes_an_openai_one(kind):
+    stream = _stream(kind)
+    stream.feed("message", _chunk({"content": "a"}))
+    out = stream.feed("message", _chunk({}, "normal"))
+    assert msgspec.json.decode(out[0])["choices"][0]["finish_reason"] == "stop"
+    with pytest.raises(Error) as info:
+        _stream(kind).feed("message", _chunk({}, 5))
+    assert info.value.status == 502
+
+
+def test_deepseek_resource_cut_is_an_error_not_a_finish():
+    with pytest.raises(Error) as info:
+        _stream("deepseek").feed("message", _chunk({}, "insufficient_system_resource"))
+    assert info.value.status == 502 and info.value.code == "upstream_insufficient_system_resource"
+
+
+def test_odd_finish_probe():
+    assert not compat._odd_finish(b'{"choices":[{"finish_reason":null}]}')
+    assert not compat._odd_finish(b'{"choices":[{"finish_reason": "stop"},{"finish_reason" : null}]}')
+    assert compat._odd_finish(b'{"choices":[{"finish_reason":"stop"},{"finish_reason":"sensitive"}]}')
+    assert compat._odd_finish(b'{"choices":[{"finish_reason":7}]}')
+    assert not compat._odd_finish(b'{"choices":[{"delta":{"content":"\\"finish_reason\\":\\"x\\""}}]}')
+
+
+@pytest.mark.parametrize("kind", VENDORS)
+def test_error_object_after_other_fields_ends_the_stream(kind):
+    with pytest.raises(Error) as info:
+        _stream(kind).feed("message", b'{"id":"1","error":{"code":"1301","message":"unsafe output"}}')
+    assert "unsafe output" in info.value.message
+
+
+def test_think_splitter_held_text_reaches_a_finish_chunk_without_content():
+    stream = _stream("minimax")
+    out = stream.feed("message", _chunk({"role": "assistant", "content": "<"}))
+    assert "content" not in msgspec.json.decode(out[0])["choices"][0]["delta"]  # maybe `<think>`
+    out = stream.feed("message", _chunk({}, "stop"))
+    assert msgspec.json.decode(out[0])["choices"][0]["delta"]["content"] == "<"
+
+
+def test_think_splitter_holds_a_bounded_tail():
+    # Blank lines streamed one by one (before a tag, or inside the thought) must not pile up
+    # in the held text: each chunk would copy all of it again.
+    s = minimax.ThinkSplitter()
+    for _ in range(1000):
+        s.delta(0, {"content": " "}, False)
+    assert len(s.pending.get(0, "")) <= minimax._HOLD
+    s = minimax.ThinkSplitter()
+    s.delta(0, {"content": "<think>x"}, False)
+    thought = ""
+    for _ in range(1000):
+        d = {"content": "\n"}
+        s.delta(0, d, False)
+        thought += d.get("reasoning_content", "")
+        assert len(s.pending.get(0, "")) <= minimax._HOLD
+    d = {"content": "</think>\n\nok"}
+    s.delta(0, d, True)
+    assert d["content"] == "ok" and len(thought) >= 1000 - minimax._HOLD
+
+
+def test_think_splitter_keeps_no_copy_of_incremental_details():
+    s = minimax.ThinkSplitter()
+    got = ""
+    for i in range(1000):
+        d = {"reasoning_details": [{"type": "reasoning.text", "text": f"w{i} "}]}
+        s.delta(0, d, False)
+        got += d["reasoning_content"]
+    assert got == "".join(f"w{i} " for i in range(1000))
+    assert not s.details.get(0)
+
+
+def _usage_stream(kind: str, include_usage: bool):
+    mod = providers.load(kind)
+    call = msgspec.structs.replace(_call({"model": "m", "messages": []}), stream=True, include_usage=include_usage)
+    return mod.ChatStream(mod.load_settings({}), call)
+
+
+USAGE = {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
+
+
+@pytest.mark.parametrize("include_usage", [True, False])
+@pytest.mark.parametrize("where", ["chunk", "choice", "alone"])
+def test_usage_reaches_the_client_as_openai_sends_it(where, include_usage):
+    # Zhipu, Spark and MiniMax put usage on the finishing chunk, Moonshot inside its choice;
+    # OpenAI sends it only when asked, alone in a last chunk without choices.
+    stream = _usage_stream("moonshot", include_usage)
+    choice = {"index": 0, "delta": {}, "finish_reason": "stop"}
+    chunk = {"id": "1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [choice]}
+    if where == "chunk":
+        chunk["usage"] = USAGE
+    elif where == "choice":
+        choice["usage"] = USAGE
+    else:
+        chunk["choices"], chunk["usage"] = [], USAGE
+    out = [msgspec.json.decode(p) for p in stream.feed("message", msgspec.json.encode(chunk))]
+    with_usage = [c for c in out if c.get("usage")]
+    if include_usage:
+        assert [(c["choices"], c["usage"]) for c in with_usage] == [([], USAGE)] and out[-1] is with_usage[0]
+    else:
+        assert with_usage == []
+    if where != "alone":
+        assert out[0]["choices"][0]["finish_reason"] == "stop" and "usage" not in out[0]["choices"][0]
+
+
+def test_chunk_with_choices_that_are_not_a_list_is_not_a_crash():
+    stream = _usage_stream("deepseek", False)
+    assert stream.feed("message", b'{"id":"1","choices":5,"tool_calls":1}')
+
+
+def test_qianfan_appid_cannot_break_its_header():
+    from providers import qianfan
+    from providers.core import ConfigError
+
+    assert qianfan.load_settings({"QIANFAN_APPID": " app-1 "}).appid == "app-1"
+    with pytest.raises(ConfigError, match="QIANFAN_APPID"):
+        qianfan.load_settings({"QIANFAN_APPID": "app\r\nX-Injected: 1"})
+
+
+def test_id_and_name_only_on_the_first_delta_of_a_call():
+    stream = _stream("zhipu")
+    first = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
+    later = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":'}}
+    got = [msgspec.json.decode(stream.feed("message", _chunk({"tool_calls": [tc]}))[0])["choices"][0]["delta"]["tool_calls"][0] for tc in (first, later)]
+    assert got[0] == first
+    assert got[1] == {"index": 0, "function": {"arguments": '{"city":'}}
+
+
+@pytest.mark.parametrize("body", [b"[]", b"{}", b'{"data":5}', b'{"data":[{"embedding":[1,"x"]}]}', b'{"data":[{"embedding":[1e400]}]}', b'{"error":{"code":"1214","message":"bad input"}}'])
+def test_embeddings_that_are_not_embeddings_are_a_502_or_the_vendor_error(body):
+    call = msgspec.structs.replace(_call({"model": "embedding-3", "input": "x", "encoding_format": "base64"}))
+    with pytest.raises(Error) as info:
+        zhipu.embeddings_result(zhipu.load_settings({}), call, [body])
+    assert info.value.status in (400, 502)
+
+
+def test_a_rule_reading_another_field_that_is_out_of_range_gives_a_400():
+    from providers import moonshot
+
+    raw = b'{"model":"m","messages":[{"role":"user","content":"x"}],"n":2,"temperature":1e5000}'
+    call = Call(id="c", created=1, model="m", client_model="m", key="k", body=raw, fields=msgspec.json.decode(raw, type=dict[str, msgspec.Raw]))
+    with pytest.raises(Error) as info:
+        moonshot.chat(moonshot.load_settings({}), call)
+    assert (info.value.status, info.value.param) == (400, "temperature")
+
+
+@pytest.mark.parametrize(("kind", "body", "param"), [
+    ("minimax", {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "reasoning_content": "OUT"}]}, "messages"),
+    ("minimax", {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "OUT", "reasoning_content": "r"}]}, "messages"),
+    ("zhipu", {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}, "x": "OUT"}]}]}, "messages"),
+])
+def test_hooks_reading_values_out_of_range_give_a_400(kind, body, param):
+    raw = msgspec.json.encode({"model": "m", **body}).replace(b'"OUT"', b"1e5000")
+    call = Call(id="c", created=1, model="m", client_model="m", key="k", body=raw, fields=msgspec.json.decode(raw, type=dict[str, msgspec.Raw]))
+    mod = providers.load(kind)
+    with pytest.raises(Error) as info:
+        mod.chat(mod.load_settings({}), call)
+    assert (info.value.status, info.value.param) == (400, param)
+
+
+def test_embeddings_encoding_format_checked_before_the_call():
+    raw = b'{"model":"embedding-3","input":"x","encoding_format":1e5000}'
+    call = Call(id="c", created=1, model="m", client_model="m", key="k", body=raw, fields=msgspec.json.decode(raw, type=dict[str, msgspec.Raw]))
+    for bad in (raw, raw.replace(b"1e5000", b'"int8"')):
+        call = Call(id="c", created=1, model="m", client_model="m", key="k", body=bad, fields=msgspec.json.decode(bad, type=dict[str, msgspec.Raw]))
+        with pytest.raises(Error) as info:
+            zhipu.embeddings(zhipu.load_settings({}), call)
+        assert (info.value.status, info.value.param) == (400, "encoding_format")
+
+
+def test_answer_with_a_number_out_of_range_is_a_502():
+    body = b'{"choices":[{"index":0,"message":{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":1e400}}'
+    with pytest.raises(Error) as info:
+        providers.load("deepseek").chat_result(None, _call({"model": "m", "messages": []}), body)
+    assert info.value.status == 502
+
+
+@pytest.mark.parametrize(("pieces", "field", "text"), [(["<"], "content", "<"), (["<think>\nidea\n"], "reasoning_content", "\n")])
+def test_think_splitter_held_text_reaches_a_stream_that_ends_without_finishing(pieces, field, text):
+    stream = _stream("minimax")
+    for piece in pieces:
+        stream.feed("message", _chunk({"content": piece}))
+    stream.feed("message", b"[DONE]")
+    out = [msgspec.json.decode(p) for p in stream.close()]
+    assert out[-1]["choices"][0]["delta"][field].endswith(text) and out[-1]["id"] == "1"

@@ -5,6 +5,7 @@ reasoning history, each parameter rule, each error shape, embeddings and models.
 from __future__ import annotations
 
 import base64
+import json
 import struct
 
 import httpx
@@ -408,3 +409,120 @@ async def test_async_client(vendor, kind):
             thought += getattr(choice.delta, "reasoning_content", None) or ""
     assert (text, thought) == ("echo: a b", REASONING)
     await ac.close()
+
+
+@pytest.mark.parametrize("kind", VENDORS)
+@pytest.mark.parametrize(("body", "status", "words"), [
+    (b"[]", 502, "without `choices`"),
+    (b"{}", 502, "without `choices`"),
+    (b'{"choices":null}', 502, "without `choices`"),
+    (b'{"id":"x","error":{"code":"1234","message":"quota gone for now"}}', 502, "quota gone"),
+    (b'{"object":"chat.completion","choices":[', 502, "not JSON"),
+])
+def test_200_that_is_not_an_answer_is_an_error(vendor, kind, body, status, words):
+    fake, c, _ = vendor(kind)
+    fake.reply_raw(body)
+    with pytest.raises(openai.APIStatusError) as info:
+        c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}])
+    assert info.value.status_code == status
+    assert words in info.value.body["message"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_unknown_finish_reason_reaches_the_client_as_openai_one(vendor, stream):
+    fake, c, _ = vendor("qianfan")
+    if stream:
+        chunk = {"id": "1", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"content": "a"}, "finish_reason": None}]}
+        fake.reply_sse([chunk, {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "normal"}]}, "data: [DONE]\n\n"])
+        chunks = list(c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}], stream=True))
+        assert [ch.choices[0].finish_reason for ch in chunks if ch.choices[0].finish_reason] == ["stop"]
+    else:
+        fake.reply_json({"id": "1", "created": 1, "model": "m", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "a"}, "finish_reason": "normal"}]})
+        assert c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}]).choices[0].finish_reason == "stop"
+
+
+def test_deepseek_answer_cut_for_lack_of_resources_is_an_error(vendor):
+    fake, c, _ = vendor("deepseek")
+    fake.reply_json({"id": "1", "created": 1, "model": "m", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "hal"}, "finish_reason": "insufficient_system_resource"}]})
+    with pytest.raises(openai.APIStatusError) as info:
+        c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}])
+    assert info.value.status_code == 502
+
+
+@pytest.mark.parametrize("kind", ["deepseek", "zhipu", "spark"])
+def test_max_completion_tokens_sent_as_the_documented_max_tokens(vendor, kind):
+    # These vendors document only `max_tokens`; a cap under OpenAI's newer name must not vanish.
+    fake, c, _ = vendor(kind)
+    c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}], max_completion_tokens=77)
+    assert fake.last.json["max_tokens"] == 77 and "max_completion_tokens" not in fake.last.json
+    c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}], max_completion_tokens=55, max_tokens=99)
+    assert fake.last.json["max_tokens"] == 55 and "max_completion_tokens" not in fake.last.json
+
+
+@pytest.mark.parametrize("kind", VENDORS)
+@pytest.mark.parametrize("server_key", [True, False])
+def test_keys_echoed_by_the_vendor_never_reach_error_bodies_or_logs(vendor, kind, server_key):
+    import logging
+
+    from tests.support import LogCapture
+
+    # The server's key (Spark's APIKey:APISecret pair, whose halves a vendor may quote apart),
+    # or else the client's bearer, which aoa passes on.
+    if server_key:
+        env = {f"{kind.upper()}_API_KEY": "srv-key-0001"}
+        sent, secrets = "srv-key-0001", ["srv-key-0001"]
+        if kind == "spark":
+            env["SPARK_API_SECRET"] = "srv-secret-0002"
+            sent, secrets = "srv-key-0001:srv-secret-0002", ["srv-key-0001", "srv-secret-0002"]
+    else:
+        env, sent = {}, "cli-key-0003"
+        secrets = [sent]
+    fake, c, _ = vendor(kind, key=sent, **env)
+    capture = LogCapture({"AOA_TYPE": kind, **env})
+    logger = logging.getLogger("aoa")
+    logger.addHandler(capture)
+    try:
+        echo = "rejected " + " and ".join(secrets)
+        fake.reply_json({"error": {"code": "401", "message": echo}}, status=401)
+        with pytest.raises(openai.APIStatusError) as info:
+            c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}])
+        ok = {"id": "s", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"content": "a"}, "finish_reason": None}]}
+        fake.reply_sse([ok, {"error": {"code": "500", "message": echo}}])
+        with pytest.raises(openai.APIError) as mid:
+            list(c.chat.completions.create(model="m-1", messages=[{"role": "user", "content": "x"}], stream=True))
+    finally:
+        logger.removeHandler(capture)
+    seen = json.dumps(info.value.body) + json.dumps(mid.value.body) + capture.text
+    assert "rejected" in seen
+    for s in secrets:
+        assert s not in seen, s
+
+
+@pytest.mark.parametrize("include_usage", [True, False])
+def test_usage_on_the_finishing_chunk_is_moved_to_its_own(vendor, include_usage):
+    fake, c, _ = vendor("zhipu")
+    base = {"id": "1", "created": 1, "model": "glm-4.6", "object": "chat.completion.chunk"}
+    fake.reply_sse([
+        {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "hi"}, "finish_reason": None}]},
+        {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}},
+        "data: [DONE]\n\n",
+    ])
+    extra = {"stream_options": {"include_usage": True}} if include_usage else {}
+    chunks = list(c.chat.completions.create(model="glm-4.6", messages=[{"role": "user", "content": "x"}], stream=True, **extra))
+    assert [ch.choices[0].finish_reason for ch in chunks if ch.choices and ch.choices[0].finish_reason] == ["stop"]
+    if include_usage:
+        assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens == 12
+        assert all(ch.usage is None for ch in chunks[:-1])
+    else:
+        assert all(ch.usage is None for ch in chunks)
+
+
+@pytest.mark.parametrize("kind", VENDORS)
+def test_usage_chunk_only_when_asked_and_without_choices(vendor, kind):
+    fake, c, _ = vendor(kind)
+    msgs = [{"role": "user", "content": "hi"}]
+    chunks = list(c.chat.completions.create(model="m-1", messages=msgs, stream=True))
+    assert all(ch.usage is None for ch in chunks) and all(ch.choices for ch in chunks)
+    chunks = list(c.chat.completions.create(model="m-1", messages=msgs, stream=True, stream_options={"include_usage": True}))
+    assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens == 12
+    assert all(ch.usage is None and ch.choices for ch in chunks[:-1])

@@ -471,7 +471,9 @@ def test_relay_get_delete_and_input_items(serve, aoa_server):
     app.router.add_route("*", "/v1/responses/{id}", handle)
     app.router.add_route("*", "/v1/responses/{id}/input_items", handle)
     up = serve(app)
-    srv = aoa_server({"AOA_TYPE": "openai", "OPENAI_ENDPOINT": up.url + "/v1", "OPENAI_API_KEY": "sk-up"})
+    # The client's own key goes upstream, so the upstream keeps clients apart (with aoa's own key
+    # aoa does: tests/test_responses_hostile.py).
+    srv = aoa_server({"AOA_TYPE": "openai", "OPENAI_ENDPOINT": up.url + "/v1"})
     c = openai.OpenAI(base_url=srv.url + "/v1", api_key="client", max_retries=0)
     assert c.responses.retrieve("resp_up").output_text == "hi"
     c.responses.delete("resp_up")

@@ -138,6 +138,7 @@ def test_secrets_never_logged_nor_returned(serve, processes):
         p = processes({
             "AOA_TYPE": "openai", "OPENAI_ENDPOINT": up.url + "/v1", "OPENAI_API_KEY": SECRETS["server"],
             "AOA_API_KEYS": SECRETS["access"], "OPENAI_HTTP_PROXY": proxy.url, "AOA_LOG_LEVEL": "debug",
+            "AOA_RETRIES": "0",  # the reset below must reach the client as a 502
         })
         url = p.url + "/v1/chat/completions"
         ok = {"Authorization": f"Bearer {SECRETS['access']}"}

@@ -49,6 +49,8 @@ def split(tool_call_id: str, where: str, budget: list[int] | None = None) -> tup
         packed = base64.urlsafe_b64decode(tail + "=" * (-len(tail) % 4))
         inflater = zlib.decompressobj()
         allowance = budget[0] if budget is not None else MAX_INFLATED
+        if allowance <= 0:  # zlib reads a max_length of 0 as "no limit"
+            raise ValueError("over the request's inflation budget")
         raw = inflater.decompress(packed, allowance)
         if inflater.unconsumed_tail or not inflater.eof:
             raise ValueError("truncated or too large")

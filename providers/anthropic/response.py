@@ -123,6 +123,9 @@ def to_chat_completion(call: Call, body: bytes, answer_tool: bool) -> bytes:
         raise error(502, body)
     if doc.type != "message":
         raise Error(502, f"Anthropic answered with a {doc.type or 'typeless'} object instead of a message.", code="upstream_invalid_json")
+    if doc.stop_reason is None and not doc.content:
+        # A whole message always says why it stopped; an empty one that does not is no answer.
+        raise Error(502, "Anthropic answered with an empty message that never finished.", code="upstream_incomplete")
     text: list[str] = []
     thoughts: list[str] = []
     calls: list[oai.ToolCall] = []

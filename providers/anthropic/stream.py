@@ -95,8 +95,12 @@ class ChatStream:
         self.kinds: dict[int, int] = {}
         self.tool_index: dict[int, int] = {}  # block index → OpenAI tool call index
         self.thinking: dict[int, list[str]] = {}
-        self.signature: dict[int, str] = {}
+        self.signature: dict[int, list[str]] = {}  # pieces, joined at the block's end
         self.pending: ids.Carried = []  # thinking blocks waiting for the next tool call
+        self.argued: set[int] = set()  # tool blocks whose input_json_delta has begun
+        # A tool block's `input` at its start; the SDK replaces it with the streamed JSON when
+        # there is any, so it is sent only at the block's end, when none came.
+        self.started_input: dict[int, str] = {}
         self.started = False
         self.finished = False
 
@@ -129,9 +133,16 @@ class ChatStream:
         if isinstance(ev, ContentBlockStart):
             return self._block_start(ev.index, ev.content_block)
         if isinstance(ev, ContentBlockStop):
-            if self.kinds.get(ev.index) == THINKING:
+            kind = self.kinds.get(ev.index)
+            if kind == THINKING:
                 text = "".join(self.thinking.pop(ev.index, ()))
-                self.pending.append(("t", text, self.signature.pop(ev.index, "")))
+                self.pending.append(("t", text, "".join(self.signature.pop(ev.index, ()))))
+            elif kind in (TOOL, ANSWER) and ev.index not in self.argued:
+                # A tool without parameters streams no JSON (or only ""); the SDK's input stays
+                # what the block started with (`{}`), and so must the client's arguments, as in
+                # the non-stream answer.
+                self.argued.add(ev.index)
+                return [self._arguments(ev.index, kind, self.started_input.pop(ev.index, "") or "{}")]
             return []
         if isinstance(ev, MessageDelta):
             return self._message_delta(ev)
@@ -164,24 +175,23 @@ class ChatStream:
         elif kind == "thinking":
             self.kinds[index] = THINKING
             self.thinking[index] = [block.thinking] if block.thinking else []
-            self.signature[index] = block.signature or ""
+            self.signature[index] = [block.signature] if block.signature else []
             if block.thinking:
                 out.append(self._chunk(oai.Delta(reasoning_content=block.thinking)))
         elif kind == "redacted_thinking":
             self.kinds[index] = OTHER
             self.pending.append(carried(block))  # type: ignore[arg-type]
         elif kind == "tool_use":
-            given = _encode(block.input).decode() if block.input else ""
+            if block.input:
+                self.started_input[index] = _encode(block.input).decode()
             if self.answer_tool and block.name == tables.ANSWER_TOOL:
                 self.kinds[index] = ANSWER
-                if given:
-                    out.append(self._chunk(oai.Delta(content=given)))
                 return out
             self.kinds[index] = TOOL
             n = self.tool_index[index] = len(self.tool_index)
             call_id = ids.tool_call_id(block.id or fallback_tool_id(self.call, n), self.pending)
             self.pending = []
-            tc = oai.ToolCallDelta(index=n, id=call_id, type="function", function={"name": block.name or "", "arguments": given})
+            tc = oai.ToolCallDelta(index=n, id=call_id, type="function", function={"name": block.name or "", "arguments": ""})
             out.append(self._chunk(oai.Delta(tool_calls=[tc])))
         else:
             self.kinds[index] = OTHER  # server tool blocks: aoa sends no server tools
@@ -193,17 +203,21 @@ class ChatStream:
         if d.type == "text_delta" and d.text and kind == TEXT:
             return [self._chunk(oai.Delta(content=d.text))]
         if d.type == "input_json_delta" and d.partial_json:
-            if kind == TOOL:
-                tc = oai.ToolCallDelta(index=self.tool_index[ev.index], function={"arguments": d.partial_json})
-                return [self._chunk(oai.Delta(tool_calls=[tc]))]
-            if kind == ANSWER:
-                return [self._chunk(oai.Delta(content=d.partial_json))]
+            if kind in (TOOL, ANSWER):
+                self.argued.add(ev.index)
+                return [self._arguments(ev.index, kind, d.partial_json)]
         elif d.type == "thinking_delta" and d.thinking and kind == THINKING:
             self.thinking[ev.index].append(d.thinking)
             return [self._chunk(oai.Delta(reasoning_content=d.thinking))]
         elif d.type == "signature_delta" and d.signature and kind == THINKING:
-            self.signature[ev.index] = self.signature.get(ev.index, "") + d.signature
+            self.signature.setdefault(ev.index, []).append(d.signature)
         return []
+
+    def _arguments(self, index: int, kind: int, text: str) -> bytes:
+        if kind == ANSWER:
+            return self._chunk(oai.Delta(content=text))
+        tc = oai.ToolCallDelta(index=self.tool_index[index], function={"arguments": text})
+        return self._chunk(oai.Delta(tool_calls=[tc]))
 
     def _message_delta(self, ev: MessageDelta) -> list[bytes]:
         merge_usage(self.usage, ev.usage)

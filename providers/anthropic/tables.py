@@ -103,9 +103,10 @@ LONG_REQUEST_TOKENS = 128_000 * 10 // 60
 # --- model families -------------------------------------------------------------------------
 
 # `claude-sonnet-4-5`, `claude-opus-4-1-20250805`, `claude-haiku-4-5`: line, major, minor.
-_NEW_NAME = re.compile(r"^claude-([a-z]+)-(\d+)(?:-(\d{1,2}))?(?:-|$)")
+# Bounded digit runs: `int()` refuses strings of over 4300 digits, and a client picks the name.
+_NEW_NAME = re.compile(r"^claude-([a-z]+)-(\d{1,3})(?:-(\d{1,2}))?(?:-|$)")
 # `claude-3-5-sonnet-20241022`, `claude-3-opus-20240229`: major, minor, line.
-_OLD_NAME = re.compile(r"^claude-(\d+)(?:-(\d{1,2}))?-([a-z]+)")
+_OLD_NAME = re.compile(r"^claude-(\d{1,3})(?:-(\d{1,2}))?-([a-z]+)")
 
 
 @lru_cache(maxsize=512)  # a handful of model names per process; several lookups per request

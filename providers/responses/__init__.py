@@ -61,12 +61,12 @@ from .response import (
     stored_items,
     valid_id,
 )
-from .stream import RelayEvents, ResponseStream, frame
+from .stream import RelayEvents, ResponseStream, frame, relayed_id
 
 __all__ = [
     "DeletedResponse", "ENCRYPTED", "ENCRYPTED_PREFIX", "FINISH", "ItemIn", "LOCAL", "MAPPED", "NEUTRAL",
     "RelayEvents", "Response", "ResponseStream", "ResponsesRequest", "Stored", "UNSUPPORTED", "_items_decoder",
     "carrier", "client_param", "decode_messages", "decode_request", "decode_response", "decode_stored", "encode", "encode_messages",
-    "frame", "from_chat", "input_items", "item_list", "namespaces", "output_messages", "page_params", "reasoning_text",
+    "frame", "from_chat", "input_items", "item_list", "namespaces", "output_messages", "page_params", "reasoning_text", "relayed_id",
     "skeleton", "stored_items", "to_chat", "to_messages", "valid_id",
 ]

@@ -166,6 +166,8 @@ def decode_request(body: bytes) -> ResponsesRequest:
         raise oai.validation_error(exc) from None
     except RecursionError:
         raise Error(400, "Request body is nested too deeply.", code="invalid_json") from None
+    except UnicodeDecodeError:  # msgspec checks UTF-8 only where it decodes a string
+        raise Error(400, "Request body is not valid UTF-8.", code="invalid_json") from None
     for name in UNSUPPORTED:
         value = getattr(req, name)
         if value is not None and value != NEUTRAL.get(name):
@@ -277,7 +279,9 @@ def to_messages(items: list[ItemIn]) -> list[oai.Message]:
                 raise Error(400, "A function_call item needs `call_id` and `name`.", param=param, code="missing_required_parameter")
             msg = assistant()
             call = oai.ToolCall(id=item.call_id, function=oai.FunctionCall(name=item.name, arguments=item.arguments or ""))
-            msg.tool_calls = [*(msg.tool_calls or ()), call]
+            if msg.tool_calls is None:
+                msg.tool_calls = []
+            msg.tool_calls.append(call)  # in place: a copy per call would be quadratic in the calls
         elif kind == "function_call_output":
             if not item.call_id:
                 raise Error(400, "A function_call_output item needs `call_id`.", param=f"{param}.call_id", code="missing_required_parameter")

@@ -195,17 +195,33 @@ FINISH = {
 }
 
 
-def _usage(u: oai.Usage | None) -> Usage | None:
+class _TokensIn(Struct, frozen=True):
+    cached_tokens: int | None = None
+    reasoning_tokens: int | None = None
+
+
+class UsageIn(Struct, frozen=True):
+    """Chat usage as upstreams send it: vLLM, Ollama and other OpenAI-compatible servers send
+    `null` for the details (and sometimes counts) OpenAI always fills."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    prompt_tokens_details: _TokensIn | None = None
+    completion_tokens_details: _TokensIn | None = None
+
+
+def _usage(u: UsageIn | None) -> Usage | None:
     if u is None:
         return None
     cached = u.prompt_tokens_details.cached_tokens if u.prompt_tokens_details else 0
     thinking = u.completion_tokens_details.reasoning_tokens if u.completion_tokens_details else 0
     return Usage(
-        input_tokens=u.prompt_tokens,
+        input_tokens=u.prompt_tokens or 0,
         input_tokens_details=InputTokensDetails(cached_tokens=cached or 0),
-        output_tokens=u.completion_tokens,
+        output_tokens=u.completion_tokens or 0,
         output_tokens_details=OutputTokensDetails(reasoning_tokens=thinking or 0),
-        total_tokens=u.total_tokens,
+        total_tokens=u.total_tokens or 0,
     )
 
 
@@ -228,14 +244,14 @@ class _ChatMessage(Struct, frozen=True):
 
 
 class _ChatChoice(Struct):
-    message: _ChatMessage = _ChatMessage()
+    message: _ChatMessage | None = None
     finish_reason: str | None = None
 
 
 class _ChatCompletion(Struct):
-    choices: list[_ChatChoice] = []
-    model: str = ""
-    usage: oai.Usage | None = None
+    choices: list[_ChatChoice] | None = None
+    model: str | None = None
+    usage: UsageIn | None = None
 
 
 _completion_decoder = msgspec.json.Decoder(_ChatCompletion)
@@ -257,7 +273,7 @@ def from_chat(skel: Response, body: bytes, *, encrypted: bool, completed_at: int
     if not done.choices:
         raise Error(502, "The upstream answer has no choices.", code="upstream_invalid_json")
     choice = done.choices[0]
-    m = choice.message
+    m = choice.message or _ChatMessage()
     base = skel.id.removeprefix("resp_")
     r = skel  # each request builds its own skeleton: finish it in place
     r.model = done.model or skel.model
@@ -292,7 +308,9 @@ def output_messages(r: Response) -> list[oai.Message]:
             texts += [p.text if isinstance(p, OutputText) else p.refusal for p in item.content]
         else:
             call = oai.ToolCall(id=item.call_id, function=oai.FunctionCall(name=item.name, arguments=item.arguments))
-            msg.tool_calls = [*(msg.tool_calls or ()), call]
+            if msg.tool_calls is None:
+                msg.tool_calls = []
+            msg.tool_calls.append(call)  # in place: a copy per call would be quadratic in the calls
     if texts:
         msg.content = "".join(texts)
     return [msg] if texts or msg.tool_calls or msg.reasoning_content else []
@@ -385,9 +403,11 @@ def _listed(doc: dict[str, Any], iid: str) -> dict[str, Any]:
         assistant = doc.get("role") == "assistant"
         content = doc.get("content")
         if isinstance(content, str):
-            doc["content"] = [{"type": "output_text" if assistant else "input_text", "text": content}]
-        if assistant:
-            for part in doc["content"] if isinstance(doc["content"], list) else ():
+            content = doc["content"] = [{"type": "output_text" if assistant else "input_text", "text": content}]
+        elif content is None:  # translated as an empty turn; listed items always have content
+            doc["content"] = []
+        if assistant and isinstance(content, list):
+            for part in content:
                 if isinstance(part, dict) and part.get("type") == "output_text":
                     part.setdefault("annotations", [])
     return doc

@@ -8,12 +8,11 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
-from .. import oai
 from ..core import Error
 from .request import _encode
 from .response import (
-    FINISH, FunctionCallItem, MessageItem, OutputText, ReasoningItem, Response, ResponseError, SummaryText,
-    _call_item, _finish, _usage, carrier,
+    FINISH, FunctionCallItem, MessageItem, OutputText, ReasoningItem, Refusal, Response, ResponseError, SummaryText,
+    UsageIn, _call_item, _finish, _usage, carrier,
 )
 
 # --- streaming ------------------------------------------------------------------------------
@@ -26,9 +25,9 @@ class _FunctionDeltaIn(Struct, frozen=True):
 
 class _ToolDeltaIn(Struct, frozen=True):
     # Some OpenAI-compatible servers leave out `index` when there is one call.
-    index: int = 0
+    index: int | None = 0
     id: str | None = None
-    function: _FunctionDeltaIn = _FunctionDeltaIn()
+    function: _FunctionDeltaIn | None = None
 
 
 class _DeltaIn(Struct, frozen=True):
@@ -38,18 +37,21 @@ class _DeltaIn(Struct, frozen=True):
     tool_calls: list[_ToolDeltaIn] | None = None
 
 
+# OpenAI-compatible servers send `null` where OpenAI sends a value or nothing: read it as absent.
 class _ChoiceIn(Struct):
-    index: int = 0
-    delta: _DeltaIn = _DeltaIn()
+    index: int | None = 0
+    delta: _DeltaIn | None = None
     finish_reason: str | None = None
 
 
 class _ChunkIn(Struct):
-    choices: list[_ChoiceIn] = []
-    model: str = ""
-    usage: oai.Usage | None = None
+    choices: list[_ChoiceIn] | None = None
+    model: str | None = None
+    usage: UsageIn | None = None
 
 
+_NO_DELTA = _DeltaIn()
+_NO_FUNCTION = _FunctionDeltaIn()
 _chunk_decoder = msgspec.json.Decoder(_ChunkIn)
 
 
@@ -70,11 +72,17 @@ class ResponseStream:
         self.seq = 0
         self.started = False
         self.open: MessageItem | ReasoningItem | None = None
+        self.open_index = 0
         self.text: list[str] = []
+        # The open message's parts: their content_index (None: not opened), in order of arrival.
+        self.text_index: int | None = None
+        self.refusal_index: int | None = None
+        self.refusal: list[str] = []
+        self.refusal_head = b""
         self.calls: dict[int, tuple[FunctionCallItem, list[str], int, bytes]] = {}
         self.head = b""  # the open item's delta-event head
         self.finish: str | None = None
-        self.usage: oai.Usage | None = None
+        self.usage: UsageIn | None = None
         self.model = ""
 
     def _event(self, kind: str, **fields: Any) -> bytes:
@@ -109,27 +117,29 @@ class ResponseStream:
         except msgspec.DecodeError:
             raise Error(502, "The upstream sent a chunk that is not a chat.completion.chunk.", code="upstream_invalid_json") from None
         if not self.model:
-            self.model = chunk.model
+            self.model = chunk.model or ""
         if chunk.usage is not None:
             self.usage = chunk.usage
-        for c in chunk.choices:
+        for c in chunk.choices or ():
             if c.index:
                 continue
-            d = c.delta
+            d = c.delta or _NO_DELTA
             # The common chunk (one piece of text for the open message) costs one append.
             if d.reasoning_content:
                 if not isinstance(self.open, ReasoningItem):
                     self._open_reasoning(out)
                 self.text.append(d.reasoning_content)
                 out.append(self._delta(self.head, d.reasoning_content))
-            text = d.content or d.refusal
-            if text:
-                if not isinstance(self.open, MessageItem):
-                    self._open_message(out)
-                if d.content and d.refusal:  # never seen in one delta, but keep both
-                    text += d.refusal
-                self.text.append(text)
-                out.append(self._delta(self.head, text))
+            if d.content:
+                if self.text_index is None:  # also when no message is open
+                    self._open_part(out, refusal=False)
+                self.text.append(d.content)
+                out.append(self._delta(self.head, d.content))
+            if d.refusal:
+                if self.refusal_index is None:
+                    self._open_part(out, refusal=True)
+                self.refusal.append(d.refusal)
+                out.append(self._delta(self.refusal_head, d.refusal))
             for tc in d.tool_calls or ():
                 out += self._tool(tc)
             if c.finish_reason:
@@ -143,7 +153,7 @@ class ResponseStream:
         out += self._close()
         index = self._index()
         item = ReasoningItem(id=f"rs_{self.base}_{index}", summary=[])
-        self.open, self.text = item, []
+        self.open, self.open_index, self.text = item, index, []
         self.response.output.append(item)
         out.append(self._event("response.output_item.added", output_index=index, item=item))
         out.append(self._event("response.reasoning_summary_part.added", item_id=item.id, output_index=index,
@@ -155,24 +165,38 @@ class ResponseStream:
         out += self._close()
         index = self._index()
         item = MessageItem(id=f"msg_{self.base}_{index}", status="in_progress", content=[])
-        self.open, self.text = item, []
+        self.open, self.open_index, self.text, self.refusal = item, index, [], []
         self.response.output.append(item)
         out.append(self._event("response.output_item.added", output_index=index, item=item))
-        out.append(self._event("response.content_part.added", item_id=item.id, output_index=index,
-                               content_index=0, part=OutputText(text="")))
-        self.head = self._delta_head("response.output_text.delta", item_id=item.id, output_index=index,
-                                     content_index=0, logprobs=[])
+
+    def _open_part(self, out: list[bytes], *, refusal: bool) -> None:
+        """Open the message's text or refusal part (a refusal is its own part, as in OpenAI's
+        streams and in the answer `from_chat` builds)."""
+        if not isinstance(self.open, MessageItem):
+            self._open_message(out)
+        item, index = self.open, self.open_index
+        assert isinstance(item, MessageItem)
+        ci = (self.text_index is not None) + (self.refusal_index is not None)
+        part: OutputText | Refusal
+        if refusal:
+            self.refusal_index, part = ci, Refusal(refusal="")
+            self.refusal_head = self._delta_head("response.refusal.delta", item_id=item.id, output_index=index, content_index=ci)
+        else:
+            self.text_index, part = ci, OutputText(text="")
+            self.head = self._delta_head("response.output_text.delta", item_id=item.id, output_index=index,
+                                         content_index=ci, logprobs=[])
+        out.append(self._event("response.content_part.added", item_id=item.id, output_index=index, content_index=ci, part=part))
 
     def _tool(self, tc: _ToolDeltaIn) -> list[bytes]:
         out: list[bytes] = []
-        fn = tc.function
-        slot = self.calls.get(tc.index)
+        fn = tc.function or _NO_FUNCTION
+        slot = self.calls.get(tc.index or 0)
         if slot is None:
             out += self._close()
             item = _call_item(f"fc_{self.base}_{self._index()}", tc.id or "", fn.name or "", "", "in_progress", self.ns)
             head = self._delta_head("response.function_call_arguments.delta", item_id=item.id, output_index=self._index())
             slot = (item, [], self._index(), head)
-            self.calls[tc.index] = slot
+            self.calls[tc.index or 0] = slot
             self.response.output.append(item)
             out.append(self._event("response.output_item.added", output_index=slot[2], item=item))
         args = fn.arguments
@@ -184,10 +208,11 @@ class ResponseStream:
     def _close(self) -> list[bytes]:
         """Finish the open reasoning or message item."""
         item, text = self.open, "".join(self.text)
-        self.open = None
+        text_index, refusal_index = self.text_index, self.refusal_index
+        self.open = self.text_index = self.refusal_index = None
         if item is None:
             return []
-        index = self.response.output.index(item)
+        index = self.open_index
         if isinstance(item, ReasoningItem):
             part = SummaryText(text=text)
             item.summary = [part]
@@ -199,14 +224,23 @@ class ResponseStream:
                 self._event("response.output_item.done", output_index=index, item=item),
             ]
         status, _ = FINISH.get(self.finish or "stop", ("completed", None))
-        part = OutputText(text=text)
-        item.content = [part]
+        parts: list[tuple[int, OutputText | Refusal]] = []
+        if text_index is not None:
+            parts.append((text_index, OutputText(text=text)))
+        if refusal_index is not None:
+            parts.append((refusal_index, Refusal(refusal="".join(self.refusal))))
+        parts.sort(key=lambda p: p[0])
+        item.content = [p for _, p in parts]
         item.status = status
-        return [
-            self._event("response.output_text.done", item_id=item.id, output_index=index, content_index=0, text=text, logprobs=[]),
-            self._event("response.content_part.done", item_id=item.id, output_index=index, content_index=0, part=part),
-            self._event("response.output_item.done", output_index=index, item=item),
-        ]
+        out = []
+        for ci, part in parts:
+            if isinstance(part, OutputText):
+                out.append(self._event("response.output_text.done", item_id=item.id, output_index=index, content_index=ci, text=part.text, logprobs=[]))
+            else:
+                out.append(self._event("response.refusal.done", item_id=item.id, output_index=index, content_index=ci, refusal=part.refusal))
+            out.append(self._event("response.content_part.done", item_id=item.id, output_index=index, content_index=ci, part=part))
+        out.append(self._event("response.output_item.done", output_index=index, item=item))
+        return out
 
     def close(self, completed_at: int) -> list[bytes]:
         """At the end of the chat stream: finish every item, then the response."""
@@ -232,24 +266,90 @@ class ResponseStream:
         out.append(self._event("error", code=err.code or err.type, message=err.message, param=err.param))
         r = self.response
         r.status = "failed"
-        r.error = ResponseError(code="server_error" if err.status >= 500 else (err.code or "invalid_request"), message=err.message)
+        r.error = ResponseError(code=_failed_code(err), message=err.message)
         out.append(self._event("response.failed", response=r))
         return out
 
 
+# `response.error.code` is a closed set in the SDK's types; the `error` event keeps the original.
+FAILED_CODES = frozenset({"server_error", "rate_limit_exceeded", "invalid_prompt"})
+
+
+def _failed_code(err: Error) -> str:
+    if err.code in FAILED_CODES:
+        return err.code  # type: ignore[return-value]
+    return "rate_limit_exceeded" if err.status == 429 else "server_error"
+
+
+class _EventIn(Struct):
+    type: str = ""
+    code: str | None = None
+    message: str | None = None
+    param: str | None = None
+
+
+class _IdIn(Struct, frozen=True):
+    id: str | None = None
+
+
+class _CreatedIn(Struct):
+    response: _IdIn = _IdIn()
+
+
+_event_decoder = msgspec.json.Decoder(_EventIn)
+_created_decoder = msgspec.json.Decoder(_CreatedIn)
+_id_decoder = msgspec.json.Decoder(_IdIn)
+
+
+def relayed_id(body: bytes) -> str | None:
+    """The id of a response object the upstream answered (relay mode), if it has one."""
+    try:
+        return _id_decoder.decode(body).id
+    except msgspec.DecodeError:
+        return None
+# Events after which a Responses stream is over; one that stops before any was cut off.
+TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
+_SHOWN = 200  # bytes of a malformed upstream event quoted in the error
+
+
 class RelayEvents:
-    """Relay mode: the upstream's own Responses events, each re-framed with its `event:` name."""
+    """Relay mode: the upstream's own Responses events, each re-framed with its `event:` name.
+
+    Each event's framing is checked (a JSON object), so an HTML page or a line cut off with its
+    connection becomes an error rather than garbage the SDK chokes on; the stream must end with
+    a terminal event (`response.completed`, `.incomplete`, `.failed` or `error`). An `error`
+    event before anything was relayed becomes the HTTP error it stands for."""
 
     def __init__(self, settings: Any = None, call: Any = None) -> None:
-        self.relayed = False
+        self.relayed = 0  # events relayed: the next sequence number when the upstream numbers from 0
+        self.ended = False
+        self.id: str | None = None  # the upstream's response id, from `response.created`
 
     def feed(self, event: str, data: bytes) -> list[bytes]:
         if not data or data == b"[DONE]":
             return []
-        self.relayed = True
+        kind = event
+        if data[:1] != b"{" or data[-1:] != b"}" or not kind or kind == "error":
+            try:
+                parsed = _event_decoder.decode(data)
+            except msgspec.DecodeError:
+                shown = data[:_SHOWN].decode("utf-8", "replace")
+                raise Error(502, f"The upstream sent a stream event that is not a JSON object: {shown!r}", code="upstream_invalid_sse") from None
+            kind = kind or parsed.type
+            if kind == "error" and not self.relayed:
+                raise Error(502, f"The upstream failed: {parsed.message or 'no message'}", code=parsed.code or "upstream_error", param=parsed.param)
+        if kind == "response.created" and self.id is None:
+            try:
+                self.id = _created_decoder.decode(data).response.id
+            except msgspec.DecodeError:
+                raise Error(502, "The upstream's response.created event has no response.", code="upstream_invalid_sse") from None
+        self.ended = self.ended or kind in TERMINAL
+        self.relayed += 1
         return [frame(event, data) if event else b"data: " + data + b"\n\n"]
 
     def close(self) -> list[bytes]:
         if not self.relayed:
             raise Error(502, "The upstream closed the stream without sending anything.", code="upstream_empty_stream")
+        if not self.ended:
+            raise Error(502, "The upstream stream ended before response.completed: the answer is cut off.", code="upstream_truncated")
         return []

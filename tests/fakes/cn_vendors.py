@@ -225,7 +225,13 @@ class FakeVendor:
                 chunks.append(chunk({"content": word if i == 0 else " " + word}))
             chunks.append(chunk({}, "stop"))
         usage = {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
-        if (body.get("stream_options") or {}).get("include_usage"):
+        if self.vendor == "zhipu":
+            # GLM puts usage on the finishing chunk, asked or not (docs.bigmodel.cn 对话补全, stream example).
+            chunks[-1]["usage"] = usage
+        elif self.vendor == "moonshot":
+            # Kimi puts it inside the last chunk's choice (platform.moonshot.cn docs, chat: usage in streams).
+            chunks[-1]["choices"][0]["usage"] = usage
+        elif (body.get("stream_options") or {}).get("include_usage"):
             chunks.append(self._extras({**base, "choices": [], "usage": usage}))
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
         await resp.prepare(request)
