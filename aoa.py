@@ -86,6 +86,8 @@ class State:
         keys = pool_keys(self.common) if config.credential is None else ()  # a service account mints its own
         pool = KeyPool(keys, cooldown=policy.key_cooldown, auth_cooldown=policy.auth_cooldown) if keys else None
         self.metrics = Metrics(config.kind, pool) if config.metrics else None
+        if self.metrics is not None and self.policies.strict is not None:
+            self.metrics.shared = self.policies.shared  # Redis failures, read at scrape time
         self.retry = Retrier(policy, pool, getattr(self.provider, "RETRY_CODES", frozenset()), metrics=self.metrics)
         self.otel: Any = None  # gateway/otel.Tracing, opened with the sessions when configured
 

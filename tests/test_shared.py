@@ -174,6 +174,9 @@ def test_redis_going_down_fails_open_never_500(pair, redis_server):  # noqa: F81
         assert raw.status_code == 200 and raw.headers["X-AOA-Cache"] == "miss"
     assert time.monotonic() - t0 < 5
     assert httpx.get(a.url + "/healthz").status_code == 200
+    metrics = httpx.get(a.url + "/metrics").text
+    failures = [line for line in metrics.splitlines() if line.startswith("aoa_shared_state_failures_total ")]
+    assert failures and float(failures[0].split()[1]) >= 1
     code, log = a.stop()
     assert "unreachable" in log and "failing open" in log
 
