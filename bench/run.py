@@ -387,14 +387,14 @@ def main() -> int:
     row("4. added p50 vs direct (ms)", lambda c: added(c, "vision", "p50_ms"))
     # Scale-out: the router adds one aoa hop; limits and cache must stay cheap.
     r_add = added("aoa router", "c1", "p50_ms")
-    row("7. router + sidecar: added c=1 p50 ÷ sidecar alone's", lambda c: (added(c, "c1", "p50_ms") / a1) if c == "aoa router" and a1 else None,
+    row("9. router + sidecar: added c=1 p50 ÷ sidecar alone's", lambda c: (added(c, "c1", "p50_ms") / a1) if c == "aoa router" and a1 else None,
         "≤ 2", ok(None if r_add is None or not a1 else r_add / a1 <= 2))
     pol_rps = get("aoa limits+cache", "c64", "rps")
     pol_cost = (1 - pol_rps / aoa["c64"]["rps"]) * 100 if pol_rps else None
-    row("8. limits+cache on: c=64 throughput cost vs aoa openai (%)",
+    row("10. limits+cache on: c=64 throughput cost vs aoa openai (%)",
         lambda c: pol_cost if c == "aoa limits+cache" else None, "≤ 10", ok(None if pol_cost is None else pol_cost <= 10), digits=1)
     pol_add = added("aoa limits+cache", "c1", "p50_ms")
-    row("8. limits+cache on: added c=1 p50 vs aoa openai (ms)",
+    row("10. limits+cache on: added c=1 p50 vs aoa openai (ms)",
         lambda c: (pol_add - a1) if c == "aoa limits+cache" and pol_add is not None else None, digits=3)
     errs = {c: sum(v.get("errors") or 0 for v in res[c].values()) for c in cols}
     row("errors (all scenarios)", lambda c: float(errs[c]), digits=0)
