@@ -1022,7 +1022,7 @@ async def _sessions(app: web.Application):
     st.fetcher = await open_fetcher(st.common, st.config, USER_AGENT)
     if st.config.credential is not None:
         st.tokens = TokenSource(st.config.credential, st.session)
-    st.policies.start()
+    st.policies.start(st.retry.pool)
     if st.config.otel_endpoint:
         from gateway.otel import Tracing
 

@@ -12,6 +12,10 @@ Each is None when its variables are unset, so an unused policy costs one `if`.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,6 +31,49 @@ from .overrides import Overrides
 from .ratelimit import Limiter
 from .router import Pick, Router
 from .shared import Redis, Store, Strict, open_store
+
+
+log = logging.getLogger("aoa.policies")
+COOLDOWN_SYNC = 1.0  # seconds between two reads of the other replicas' key cooldowns
+
+
+class SharedCooldowns:
+    """Key-pool cooldowns shared through Redis: a key one replica puts aside (429, refusal) is put
+    aside by every replica within `COOLDOWN_SYNC` seconds. The pool stays synchronous: cooldowns
+    are published by a task and read back by one background loop, never on the request path.
+    Keys are named by a digest; the value is the wall-clock time the cooldown ends."""
+
+    def __init__(self, pool: Any, store: Store) -> None:
+        self.pool = pool
+        self.store = store
+        self.names = ["kc:" + hashlib.sha256(k.encode()).hexdigest()[:32] for k in pool.keys]
+        self.tasks: set[asyncio.Task] = set()
+        pool.on_cool = self.publish
+
+    def publish(self, i: int, seconds: float) -> None:
+        task = asyncio.get_running_loop().create_task(
+            self.store.set(self.names[i], repr(time.time() + seconds).encode(), seconds)
+        )
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def sync(self) -> None:
+        for i, name in enumerate(self.names):
+            raw = await self.store.get(name)
+            try:
+                left = float(raw) - time.time() if raw else 0.0
+            except ValueError:
+                continue  # not ours to trust
+            if left > 0:
+                self.pool.until[i] = max(self.pool.until[i], self.pool.clock() + min(left, 3600.0))
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(COOLDOWN_SYNC)
+            try:
+                await self.sync()
+            except Exception:  # the loop must outlive any one bad round
+                log.exception("key cooldown sync failed")
 
 
 class Ticket:
@@ -53,14 +100,21 @@ class Policies:
         self.chat_log: ChatLog | None = None  # its writer thread starts with the app
         self.overrides = Overrides(config.overrides) if config.overrides else None
         self.router = Router(config.router) if config.router else None
+        self.cooldowns: SharedCooldowns | None = None
+        self.cooldown_task: asyncio.Task | None = None
         # Whether `_call` needs a ticket, and whether the answer must be looked at afterwards.
         self.active = bool(self.limits or self.cache or config.chat_log or self.router)
         counts_tokens = bool(config.limits and (config.limits.tokens or any(t for _, t in config.limits.per_key.values())))
         self.observe = bool(counts_tokens or self.cache or config.chat_log)
 
-    def start(self) -> None:
+    def start(self, pool: Any = None) -> None:
+        """With the app: the chat-log writer, and with Redis and a key pool of several keys the
+        loop that shares their cooldowns."""
         if self.chat_log_settings and self.chat_log is None:
             self.chat_log = ChatLog(self.chat_log_settings)
+        if self.strict is not None and pool is not None and len(pool.keys) > 1:
+            self.cooldowns = SharedCooldowns(pool, self.shared)
+            self.cooldown_task = asyncio.get_running_loop().create_task(self.cooldowns.run())
 
     async def around(
         self, call: core.Call, ticket: Ticket, trace: Any, serve: Callable[[], Awaitable[web.StreamResponse]], *,
@@ -103,6 +157,8 @@ class Policies:
         return resp
 
     async def close(self) -> None:
+        if self.cooldown_task is not None:
+            self.cooldown_task.cancel()
         if self.chat_log is not None:
             self.chat_log.close()
         await self.shared.close()

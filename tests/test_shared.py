@@ -198,3 +198,18 @@ def test_two_processes_share_stored_responses(pair, redis_server):  # noqa: F811
     with pytest.raises(openai.InternalServerError) as exc:  # lost state is not "not found"
         ca.responses.retrieve(first.id)
     assert exc.value.status_code == 503 and exc.value.response.json()["error"]["code"] == "shared_state_unavailable"
+
+
+def test_key_cooldowns_shared_by_replicas(pair):
+    k1, k2 = "sk-first-key-0000000001", "sk-second-key-000000002"
+    fake, a, b = pair(OPENAI_API_KEY=f"{k1},{k2}")
+    fake.reply_json({"error": {"message": "slow down", "type": "requests", "code": "rate_limit_exceeded"}}, status=429,
+                    headers={"Retry-After": "30"})
+    ca = openai.OpenAI(base_url=a.url + "/v1", api_key="x", max_retries=0)
+    assert ca.chat.completions.create(model="gpt-4o", messages=MSG).choices[0].message.content == "echo: hello there"
+    assert [r.headers["Authorization"] for r in fake.requests] == [f"Bearer {k1}", f"Bearer {k2}"]
+    time.sleep(1.5)  # one cooldown sync round in the other replica
+    cb = openai.OpenAI(base_url=b.url + "/v1", api_key="x", max_retries=0)
+    for _ in range(2):  # b never asked with k1 itself, yet leaves it aside
+        cb.chat.completions.create(model="gpt-4o", messages=MSG)
+    assert [r.headers["Authorization"] for r in fake.requests[2:]] == [f"Bearer {k2}"] * 2
