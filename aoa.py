@@ -30,8 +30,10 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
 import providers
+from gateway import body as inbound
+from gateway import edge
 from gateway.config import Config, config_secrets, describe, load_config
-from gateway.fetch import fetch_media, open_fetcher
+from gateway.fetch import Fetcher, open_fetcher
 from gateway.keys import KeyPool, pool_keys
 from gateway.google_auth import TokenSource
 from gateway.logs import Trace, access, setup_logging
@@ -39,12 +41,12 @@ from gateway.policies import Policies, Ticket
 from gateway.policies import describe as policies_on
 from gateway import cache as response_cache
 from gateway.metrics import CONTENT_TYPE as METRICS_TYPE, Metrics
-from gateway.redact import Redactor
+from gateway.redact import Redactor, printable
 from gateway.retry import Retrier
 from gateway.usage import read_usage, strip_usage
 from gateway.responses_store import not_found, open_store
 from gateway.sse import DONE, SSE_HEADERS, SSEDecoder
-from gateway.upstream import TRANSPORT_ERRORS, open_session, timeout, transport_error
+from gateway.upstream import TRANSPORT_ERRORS, body_phase, open_session, transport_error
 from providers import core, oai, passthrough, responses
 
 __version__ = "0.1.0"
@@ -69,7 +71,7 @@ class State:
         self.redact = Redactor(config_secrets(config))
         self.access_keys = [k.encode() for k in config.api_keys]
         self.session: aiohttp.ClientSession | None = None
-        self.fetcher: aiohttp.ClientSession | None = None
+        self.fetcher: Fetcher | None = None
         # Vertex AI with a service account: access tokens minted and refreshed on this side.
         self.tokens: TokenSource | None = None
         self.models_cache: dict[str, tuple[float, list[str]]] = {}
@@ -120,8 +122,12 @@ def _field(fields: dict[str, msgspec.Raw], name: str, decoder: msgspec.json.Deco
 def _bearer(request: web.Request) -> str:
     value = request.headers.get("Authorization", "")
     if value[:7].lower() == "bearer ":
-        return value[7:].strip()
-    return request.headers.get("api-key", "").strip()
+        key = value[7:].strip()
+    else:
+        key = request.headers.get("api-key", "").strip()
+    # Header bytes that are not printable ASCII cannot be a key (nor be encoded, compared or sent
+    # on): treated as no key at all, so the answer is a 401, not a UnicodeEncodeError.
+    return key if key.isascii() and key.isprintable() else ""
 
 
 async def _read_body(request: web.Request) -> bytes:
@@ -140,6 +146,25 @@ async def _read_body(request: web.Request) -> bytes:
     return body
 
 
+async def _expect(request: web.Request) -> web.StreamResponse | None:
+    """`Expect: 100-continue` with a Content-Length over AOA_MAX_BODY: the 413 comes before any
+    `100 Continue`, so the client never uploads a body that would be refused."""
+    st = request.app[STATE]
+    if request.headers.get("Expect", "").lower() != "100-continue":
+        err = core.Error(417, "Only `Expect: 100-continue` is understood.", code="expectation_failed")
+    elif request.content_length is not None and request.content_length > st.config.max_body:
+        err = core.Error(413, f"Request body is larger than {st.config.max_body} bytes (AOA_MAX_BODY).", code="request_too_large")
+    else:
+        if request.version >= (1, 1):
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            request.writer.output_size = 0  # the answer proper has not started
+        return None
+    resp = error_response(err, st.redact)
+    resp.force_close()
+    access(request.method, request.path, resp.status, Trace())  # the middleware never sees it
+    return resp
+
+
 async def upstream_key(request: web.Request) -> str:
     """The credential an upstream call carries (`call.key`): a service account's access token,
     the configured key, or the client's own bearer when aoa holds none and checks none."""
@@ -152,12 +177,7 @@ async def upstream_key(request: web.Request) -> str:
 async def _call(request: web.Request, id_kind: str, *, required: tuple[str, ...] = ()) -> core.Call:
     st = request.app[STATE]
     body = await _read_body(request)
-    try:
-        fields = _fields_decoder.decode(body)
-    except msgspec.ValidationError:
-        raise core.Error(400, "Request body must be a JSON object.", code="invalid_json") from None
-    except msgspec.DecodeError as exc:
-        raise core.Error(400, f"Request body is not valid JSON: {exc}", code="invalid_json") from None
+    fields = await inbound.offload(len(body), inbound.parse, body)
     for name in required:
         if name not in fields:
             raise core.Error(400, f"Missing required parameter: `{name}`.", param=name, code="missing_required_parameter")
@@ -199,9 +219,13 @@ async def _call(request: web.Request, id_kind: str, *, required: tuple[str, ...]
 # --- errors -------------------------------------------------------------------------------
 
 
+# Error messages carry vendor text; they are redacted whole, then shortened.
+MESSAGE_CHARS = 2000
+
+
 def error_body(err: core.Error, redact: Redactor, key: str = "") -> bytes:
     body = oai.ErrorBody(
-        message=redact(err.message, key),
+        message=redact.shorten(err.message, MESSAGE_CHARS, key),
         type=err.type,
         param=err.param,
         code=err.code,
@@ -231,12 +255,12 @@ async def _send(request: web.Request, out: core.Outbound) -> aiohttp.ClientRespo
         if st.policies.router:  # the route's targets in turn, failing over before the first byte
             resp = await st.policies.router.send(st.session, request[TICKET].route, out, st.config.first_byte_timeout)
         else:
-            async with timeout(st.config.first_byte_timeout):
-                resp = await st.session.request(out.method, out.url, data=out.body, headers=out.headers)
+            resp = await st.session.request(out.method, out.url, data=out.body, headers=out.headers)
     except TRANSPORT_ERRORS as exc:
         raise transport_error(exc) from None
     finally:
         request[TRACE].upstream_s += time.perf_counter() - t0
+    body_phase(resp, st.config.idle_timeout)
     request[TRACE].upstream_status = resp.status
     return resp
 
@@ -258,7 +282,7 @@ async def _check(request: web.Request, resp: aiohttp.ClientResponse) -> None:
     if resp.status == 401 and request.app[STATE].tokens is not None:
         request.app[STATE].tokens.invalidate()  # a minted token refused (revoked, clocks apart): the next call mints anew
     body = await _read(request, resp)
-    err = request.app[STATE].provider.error(resp.status, body)
+    err = inbound.upstream_side(request.app[STATE].provider.error, resp.status, body)
     retry = resp.headers.get("Retry-After")
     if retry and err.status in (429, 503) and not err.retry_after:
         err.retry_after = retry
@@ -380,7 +404,7 @@ class Downstream:
         """After the first chunk an error can only be an event; the stream then ends."""
         st = self.request.app[STATE]
         # The log filter knows the configured secrets, not this client's own bearer token.
-        log.warning("stream ended by error %d: %s", err.status, st.redact(err.message, key))
+        log.warning("stream ended by error %d: %s", err.status, printable(st.redact.shorten(err.message, MESSAGE_CHARS, key)))
         assert self.response is not None
         self.request[TRACE].stream_error = err.status
         try:
@@ -427,6 +451,8 @@ def _feed(state: Any, events: list[tuple[str, bytes]], out: list[bytes]) -> core
             out += state.feed(event, data)
     except core.Error as err:
         return err
+    except RecursionError:
+        return core.Error(502, "The upstream sent an event nested too deeply.", code="upstream_invalid_json")
     return None
 
 
@@ -461,12 +487,12 @@ async def _assemble(
 
 async def _with_media(request: web.Request, build: Callable[[], core.Outbound], call: core.Call) -> core.Outbound:
     try:
-        return build()
+        return await inbound.offload(len(call.body), build)
     except core.NeedMedia as need:
         st = request.app[STATE]
         assert st.fetcher is not None
-        call.media = await fetch_media(st.fetcher, st.config, need.urls)
-        return build()
+        call.media = await st.fetcher.fetch(need.urls)
+        return await inbound.offload(len(call.body), build)
 
 
 async def _exchange(
@@ -486,7 +512,7 @@ async def _exchange(
         if out.stream and resp.content_type == "application/json":
             # Some OpenAI-compatible servers ignore `stream` and answer with one JSON body;
             # relaying that as an empty stream would look like a silent empty answer.
-            err = st.provider.error(502, await _read(request, resp))
+            err = inbound.upstream_side(st.provider.error, 502, await _read(request, resp))
             err.message = f"The upstream answered a streaming request without streaming: {err.message}"
             raise err
         if call.stream:
@@ -499,7 +525,8 @@ async def _exchange(
             full = msgspec.structs.replace(call, stream=True, include_usage=True)
             body = await _assemble(request, resp, stream_state(st.settings, full))
         else:
-            body = result(st.settings, call, await _read(request, resp))
+            raw = await _read(request, resp)
+            body = await inbound.offload(len(raw), inbound.upstream_side, result, st.settings, call, raw)
         if convert:
             body = convert(body, False)
         return await down.whole(body)
@@ -574,8 +601,7 @@ async def _completions(request: web.Request, call: core.Call) -> web.StreamRespo
             request, call, lambda: p.completions(st.settings, call), p.completions_result, p.CompletionStream
         )
     # Chat-only upstreams: the prompt becomes one user turn, the answer a text_completion.
-    chat_req = oai.completion_to_chat(oai.decode_completion(call.body))
-    body = oai.encode(chat_req)
+    body = oai.encode(oai.completion_to_chat(oai.decode_completion(call.body)))
     call = msgspec.structs.replace(call, body=body, fields=_fields_decoder.decode(body))
     convert = oai.chat_to_completion
     if st.local:
@@ -727,13 +753,17 @@ async def _create_response(request: web.Request, call: core.Call) -> web.StreamR
     st = request.app[STATE]
     if st.responses_relay is not None:
         return await _relay_responses(request, call, "")
-    req = responses.decode_request(call.body)
+    req = await inbound.offload(len(call.body), responses.decode_request, call.body)
     history: list[oai.Message] = []
     if req.previous_response_id:
         prev = await st.responses_store.load(_bearer(request), req.previous_response_id, "previous_response_id")
         history = responses.decode_messages(prev.messages)
-    turn = history + responses.to_messages(responses.input_items(req))
-    chat = oai.encode(responses.to_chat(req, turn, call.model))
+
+    def translate() -> tuple[list[oai.Message], bytes]:
+        turn = history + responses.to_messages(responses.input_items(req))
+        return turn, oai.encode(responses.to_chat(req, turn, call.model))
+
+    turn, chat = await inbound.offload(len(call.body), translate)
     rid = f"resp_{secrets.token_hex(20)}"
     skel = responses.skeleton(req, call.fields, rid, call.created, call.client_model or call.model)
     fields = call.fields
@@ -829,8 +859,9 @@ async def _embeddings(request: web.Request, call: core.Call) -> web.StreamRespon
             async with limit:
                 return await _fetch_json(request, call, lambda: batch(i))
 
-        bodies = await asyncio.gather(*(one(i) for i in range(len(built[call.key]))))
-        body = p.embeddings_result(st.settings, call, list(bodies))
+        bodies = list(await asyncio.gather(*(one(i) for i in range(len(built[call.key])))))
+        size = sum(len(b) for b in bodies)
+        body = await inbound.offload(size, inbound.upstream_side, p.embeddings_result, st.settings, call, bodies)
     return web.Response(body=body, content_type="application/json")
 
 
@@ -855,7 +886,7 @@ async def _model_ids(request: web.Request) -> list[str]:
         if st.provider.models(st.settings, call, page) is None:
             break
         body = await _fetch_json(request, call, lambda: st.provider.models(st.settings, call, page))
-        ids, page = st.provider.models_result(st.settings, body)
+        ids, page = inbound.upstream_side(st.provider.models_result, st.settings, body)
         upstream += ids
         if not page:
             break
@@ -936,11 +967,15 @@ async def middleware(request: web.Request, handler: Callable[[web.Request], Awai
         resp = error_response(err, st.redact, _bearer(request))
     except web.HTTPException as exc:
         resp = error_response(_http_error(exc), st.redact)
+    except RecursionError:
+        # Only decoding or encoding client JSON recurses without bound in aoa (upstream answers
+        # are caught as 502s where they are read): nesting deeper than the interpreter follows.
+        resp = error_response(core.Error(400, inbound.TOO_DEEP, code="invalid_json"), st.redact)
     except asyncio.CancelledError:
         _finished(st, request, 499, None)
         raise
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", printable(request.method), printable(request.path))
         resp = error_response(core.Error(500, "Internal error in aoa; see its log.", code="internal_error"), st.redact)
     _finished(st, request, resp.status, resp)
     return resp
@@ -1041,12 +1076,12 @@ def make_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(_sessions)
     app.on_response_prepare.append(_on_prepare)
     for prefix in ("/v1", ""):
-        app.router.add_post(f"{prefix}/chat/completions", chat_completions)
-        app.router.add_post(f"{prefix}/completions", completions)
-        app.router.add_post(f"{prefix}/embeddings", embeddings)
+        app.router.add_post(f"{prefix}/chat/completions", chat_completions, expect_handler=_expect)
+        app.router.add_post(f"{prefix}/completions", completions, expect_handler=_expect)
+        app.router.add_post(f"{prefix}/embeddings", embeddings, expect_handler=_expect)
         app.router.add_get(f"{prefix}/models", list_models)
         app.router.add_get(f"{prefix}/models/{{id:.+}}", get_model)
-        app.router.add_post(f"{prefix}/responses", create_response)
+        app.router.add_post(f"{prefix}/responses", create_response, expect_handler=_expect)
         app.router.add_get(f"{prefix}/responses/{{id}}", get_response)
         app.router.add_delete(f"{prefix}/responses/{{id}}", delete_response)
         app.router.add_get(f"{prefix}/responses/{{id}}/input_items", response_input_items)
@@ -1110,16 +1145,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         runner_loop = asyncio.new_event_loop()
     asyncio.set_event_loop(runner_loop)
-    web.run_app(
+    edge.run(
         make_app(config),
         host=config.host,
         port=config.port,
+        edge=edge.Edge(config.header_timeout, config.max_connections, Redactor(config_secrets(config))),
         shutdown_timeout=config.shutdown_grace,
-        handler_cancellation=True,
-        access_log=None,
-        print=None,
         loop=runner_loop,
-        handle_signals=True,
     )
     return 0
 

@@ -6,6 +6,8 @@
     upstream  connectors, proxies, the upstream session, transport failures → errors
     fetch     guarded fetching of client-named media
     logs      logging set-up and the access log
+    body      the client's body: parsed and checked once, big ones translated in a worker thread
+    edge      the listening socket: header deadline, connection cap, aiohttp's own refusals
     google_auth  Google service-account tokens for Vertex AI (the credential of each call)
     keys      key pools: `<P>_API_KEY=k1,k2` round robin with cooldowns
     retry     the upstream attempt loop: which failures are retried, backoff, the budget

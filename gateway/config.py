@@ -16,6 +16,7 @@ import providers
 from providers import core
 
 from . import cache, chatlog, google_auth, overrides, ratelimit, responses_store, router
+from .edge import default_max_connections
 from .redact import Redactor
 from .retry import Policy, load_policy
 
@@ -32,6 +33,7 @@ DEFAULTS = {
     "AOA_MODELS_TTL": 60.0,
     "AOA_FETCH_MAX_BYTES": 20 * 1024 * 1024,
     "AOA_FETCH_TIMEOUT": 15.0,
+    "AOA_HEADER_TIMEOUT": 15.0,
 }
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -53,6 +55,8 @@ class Config(msgspec.Struct, kw_only=True):
     fetch_max_bytes: int
     fetch_timeout: float
     uvloop: bool = False
+    header_timeout: float = DEFAULTS["AOA_HEADER_TIMEOUT"]
+    max_connections: int = 4096
     # Resilience and observability (gateway/retry.py, gateway/keys.py, gateway/metrics.py).
     retry: Policy = Policy()
     metrics: bool = True
@@ -112,6 +116,8 @@ def load_config(env: Mapping[str, str]) -> Config:
         fetch_max_bytes=core.parse_int(env, "AOA_FETCH_MAX_BYTES", DEFAULTS["AOA_FETCH_MAX_BYTES"], low=1),
         fetch_timeout=core.parse_float(env, "AOA_FETCH_TIMEOUT", DEFAULTS["AOA_FETCH_TIMEOUT"], low=0.001),
         uvloop=core.parse_bool(env, "AOA_UVLOOP", False),
+        header_timeout=core.parse_float(env, "AOA_HEADER_TIMEOUT", DEFAULTS["AOA_HEADER_TIMEOUT"], low=0.001),
+        max_connections=core.parse_int(env, "AOA_MAX_CONNECTIONS", default_max_connections(), low=1),
         retry=load_policy(env),
         metrics=core.parse_bool(env, "AOA_METRICS", True),
         stream_usage=core.parse_bool(env, "AOA_STREAM_USAGE", True),

@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 from providers import core
 
+from .redact import printable
+
 log = logging.getLogger("aoa.keys")
 
 __all__ = ["KeyPool", "pool_keys", "tail"]
@@ -99,7 +101,7 @@ class KeyPool:
             self.logged.add(i)
             log.warning(
                 "upstream key #%d (%s) refused with %d %s; %s",
-                i, tail(self.keys[i]), err.status, err.code or "",
+                i, tail(self.keys[i]), err.status, printable(err.code or ""),  # the vendor's words
                 f"put aside for {self.auth_cooldown:g} s" if len(self.keys) > 1 else "it is the only key",
             )
         if len(self.keys) == 1:

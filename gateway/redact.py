@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 import re
 
+# A credential value never holds brackets: "Bearer <key>" in aoa's own help text is not one.
 _SECRET_PATTERNS = re.compile(
-    r"(?i)(key=)[^&\s\"']+|(bearer\s+)[^\s\"',]+|(api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"
+    r"(?i)(key=)[^&\s\"'<>()]+|(bearer\s+)[^\s\"',<>()\[\]{}]+|(api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"',}<>()]+"
     r"|(x-goog-api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+|(://[^/\s:@]+:)[^@/\s]+(@)"
 )
 
@@ -47,6 +48,23 @@ class Redactor:
             if s in text:
                 text = text.replace(s, "[redacted]")
         return _SECRET_PATTERNS.sub(_mask, text)
+
+    def shorten(self, text: str, limit: int, extra: str = "") -> str:
+        """Redact, then cut: a secret straddling the cut is removed whole before the cut can
+        leave half of it readable."""
+        text = self(text, extra)
+        return text if len(text) <= limit else text[:limit] + "…"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """Control characters escaped (`\\r`, `\\n`, `\\x1b` …), so a client or upstream value
+    written into a log line cannot start a forged line or drive a terminal."""
+    if text.isprintable():
+        return text
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _mask(m: re.Match) -> str:

@@ -18,7 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # aiohttp depends on async-timeout before 3.11
     from async_timeout import timeout
 
-__all__ = ["TRANSPORT_ERRORS", "connector", "env_proxy", "open_session", "timeout", "transport_error"]
+__all__ = ["TRANSPORT_ERRORS", "body_phase", "connector", "env_proxy", "open_session", "timeout", "transport_error"]
 
 # aiohttp-socks raises its own exception types, not aiohttp.ClientError.
 TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError, ProxyError, ProxyConnectionError, ProxyTimeoutError)
@@ -66,13 +66,33 @@ def env_proxy(endpoint: str) -> tuple[str | None, aiohttp.BasicAuth | None]:
 
 
 def open_session(common: core.Common, cfg, user_agent: str) -> aiohttp.ClientSession:
-    """The one upstream session of the process (its connection pool is shared by every request)."""
+    """The one upstream session of the process (its connection pool is shared by every request).
+
+    Timeouts, each from its own variable and none armed per request by aoa itself: connecting
+    (AOA_CONNECT_TIMEOUT), then the wait for the response headers once the request is sent
+    (AOA_FIRST_BYTE_TIMEOUT, as aiohttp's read timeout), then every silence while the body or
+    stream arrives (AOA_IDLE_TIMEOUT, switched in by `body_phase`). No total: a long stream that
+    keeps talking is never cut.
+    """
     conn, proxy, trust_env = connector(common)
     proxy_auth = None
     if trust_env:
         proxy, proxy_auth = env_proxy(common.endpoint)
-    client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.connect_timeout, sock_read=cfg.idle_timeout)
+    client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.connect_timeout, sock_read=cfg.first_byte_timeout)
     return aiohttp.ClientSession(
         connector=conn, timeout=client_timeout, proxy=proxy, proxy_auth=proxy_auth,
         headers={"User-Agent": user_agent},
     )
+
+
+def body_phase(resp: aiohttp.ClientResponse, idle: float) -> None:
+    """The headers are in: from now on each silence of the upstream may last `idle` seconds.
+
+    aiohttp re-arms its read timer on every read, and sets it back from the session's value for
+    the next request on this connection; a body already complete has no timer to change.
+    """
+    conn = resp.connection
+    proto = conn.protocol if conn is not None else None
+    if proto is not None and not resp.content.is_eof():
+        proto.read_timeout = idle
+        proto.start_timeout()

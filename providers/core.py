@@ -22,6 +22,7 @@ __all__ = [
     "NeedMedia",
     "Outbound",
     "ERROR_TYPE",
+    "SNIPPET_BYTES",
     "http_status",
     "load_common",
     "model_segment",
@@ -52,6 +53,12 @@ ERROR_TYPE = {
     503: "service_unavailable_error",
     504: "timeout_error",
 }
+
+
+# How much of an unreadable upstream error body goes into a message. Generous on purpose: the IO
+# layer redacts the whole message before shortening it, so a key echoed by the upstream is never
+# cut in half (and left half readable) before it can be recognised.
+SNIPPET_BYTES = 16384
 
 
 def error_type(status: int) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from .core import Call, Error
+from .core import SNIPPET_BYTES, Call, Error
 
 _encode = msgspec.json.encode
 _raw_check = msgspec.json.Decoder(msgspec.Raw)
@@ -64,12 +64,36 @@ def check_json(body: bytes) -> bytes:
     return body
 
 
+class _Choice(msgspec.Struct):
+    finish_reason: Any = None
+
+
+class _Chunk(msgspec.Struct):
+    choices: list[_Choice] | None = None
+
+
+_chunk_decoder = msgspec.json.Decoder(_Chunk)
+
+
 class RelayStream:
-    """Relays `data:` payloads as they arrive; `[DONE]` is written by the IO layer."""
+    """Relays `data:` payloads as they arrive, each checked to be a JSON object; `[DONE]` is
+    written by the IO layer.
+
+    Each event's framing is checked (a JSON object: `{` … `}`), which catches what upstreams
+    really send wrong — HTML or plain-text errors, an event cut off with its connection — for
+    ≈ 0.1 µs; a full parse (≈ 1 µs, a fifth of the relay's whole cost per chunk) happens only
+    for an event that fails it, and for one whose finish_reason may be set. A well-framed object
+    that is broken inside is relayed as is.
+
+    A stream must end with `[DONE]` or after a chunk carrying a `finish_reason`: one that stops
+    with neither was cut off, and ends with an error event instead of a `[DONE]` that would pass
+    a truncated answer for a whole one. A finish reason without `[DONE]` is accepted (some
+    OpenAI-compatible servers never send it)."""
 
     def __init__(self, settings: Any = None, call: Call | None = None) -> None:
         self.done = False
         self.relayed = False
+        self.finished = False
 
     def feed(self, event: str, data: bytes) -> list[bytes]:
         if data == b"[DONE]":
@@ -79,6 +103,16 @@ class RelayStream:
             return []
         if event == "error" or data.startswith(b'{"error"'):
             raise error_from_body(502, data, streaming=True)
+        framed = data[:1] == b"{" and data[-1:] == b"}"
+        # Every OpenAI chunk says `"finish_reason":null` until the last one; count to skip those.
+        if not framed or (not self.finished and data.count(b'"finish_reason"') > data.count(b'"finish_reason":null')):
+            try:
+                chunk = _chunk_decoder.decode(data)
+            except msgspec.DecodeError:  # also a JSON value that is not an object
+                shown = data[:SNIPPET_BYTES].decode("utf-8", "replace")
+                raise Error(502, f"The upstream sent a stream event that is not a JSON chunk: {shown!r}", code="upstream_invalid_sse") from None
+            if chunk.choices:
+                self.finished = self.finished or any(c.finish_reason is not None for c in chunk.choices)
         self.relayed = True
         return [data]
 
@@ -86,6 +120,8 @@ class RelayStream:
         if not self.done and not self.relayed:
             # Neither a chunk nor [DONE]: a `data: [DONE]` alone would pass for an empty answer.
             raise Error(502, "The upstream closed the stream without sending anything.", code="upstream_empty_stream")
+        if not self.done and not self.finished:
+            raise Error(502, "The upstream stream ended without a finish_reason or [DONE]: the answer is cut off.", code="upstream_truncated")
         return []
 
 
@@ -124,6 +160,6 @@ def error_from_body(status: int, body: bytes, *, streaming: bool = False) -> Err
         return Error(status, message, param=_text(e.param), code=_text(e.code), type=_text(e.type))
     if env is not None and (env.error or env.detail or env.message):
         return Error(status, _text(env.error or env.detail or env.message) or "", code="upstream_error")
-    snippet = body[:200].decode("utf-8", "replace").strip()
+    snippet = body[:SNIPPET_BYTES].decode("utf-8", "replace").strip()
     where = "in the stream" if streaming else f"(HTTP {status})"
     return Error(status, f"Upstream error {where}: {snippet or 'empty body'}", code="upstream_error")

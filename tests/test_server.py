@@ -329,7 +329,7 @@ def test_idle_timeout_mid_stream_is_error_event(passthrough):
     r = post(srv.url + "/v1/chat/completions", {"model": "m", "messages": MSG, "stream": True})
     # Headers came, then silence past the idle limit before any chunk: still a proper 504.
     assert_openai_error(r, 504, code="upstream_timeout")
-    fake.reply_sse([_chunk("a"), b": keep-alive\n\n", _chunk("b")], delay=0.1)
+    fake.reply_sse([_chunk("a"), b": keep-alive\n\n", _chunk("b"), b"data: [DONE]\n\n"], delay=0.1)
     assert "ab" == "".join(ch.choices[0].delta.content or "" for ch in c.chat.completions.create(model="m", messages=MSG, stream=True) if ch.choices)
 
 

@@ -13,7 +13,7 @@ import msgspec
 from msgspec import Struct
 
 from .. import oai
-from ..core import Call, Error
+from ..core import SNIPPET_BYTES, Call, Error
 from . import ids, tables
 
 # --- wire types -----------------------------------------------------------------------------
@@ -215,7 +215,7 @@ def error(status: int, body: bytes, *, streaming: bool = False) -> Error:
     except msgspec.DecodeError:
         doc = None
     if doc is None or doc.error is None:
-        snippet = body[:200].decode("utf-8", "replace").strip()
+        snippet = body[:SNIPPET_BYTES].decode("utf-8", "replace").strip()
         where = "in the stream" if streaming else f"(HTTP {status})"
         return Error(status if status >= 400 else 502, f"Anthropic error {where}: {snippet or 'empty body'}", code="upstream_error")
     e = doc.error

@@ -94,12 +94,14 @@ def model_path(model: str) -> str:
     """`gemini-2.5-flash` → `models/gemini-2.5-flash`; `models/x` and `tunedModels/x` are kept.
 
     The name lands in the URL path next to the server key, so it must be one safe segment after
-    its collection: `../x`, `cachedContents/…`, `x?alt=…` are refused (400 naming `model`).
+    its collection: `../x`, `cachedContents/…`, `x?alt=…` are refused (400 naming `model`). A
+    colon starts a custom method in Google's URLs (`x:countTokens`), so none is allowed here.
     """
-    for collection in ("models/", "tunedModels/"):
-        if model.startswith(collection):
-            return collection + model_segment(model[len(collection):])
-    return f"models/{model_segment(model)}"
+    collection = next((c for c in ("models/", "tunedModels/") if model.startswith(c)), "models/")
+    name = model[len(collection):] if model.startswith(collection) else model
+    if ":" in name:
+        raise Error(400, f"Invalid Gemini model name {name[:80]!r}: no ':' allowed.", param="model", code="invalid_model")
+    return collection + model_segment(name)
 
 
 def base(s: Settings) -> str:
