@@ -20,7 +20,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 COPY --from=wheel /dist /tmp/dist
 COPY .ci/image-install.sh .ci/healthcheck.py /opt/aoa/
-RUN sh /opt/aoa/image-install.sh /tmp/dist python && rm -rf /tmp/dist
+# Optional extras, e.g. `--build-arg AOA_EXTRAS=redis` for shared state (AOA_REDIS_URL).
+ARG AOA_EXTRAS=""
+RUN sh /opt/aoa/image-install.sh /tmp/dist python "$AOA_EXTRAS" && rm -rf /tmp/dist
 
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin aoa
 USER aoa

@@ -39,6 +39,9 @@ from gateway.keys import KeyPool, pool_keys
 from gateway.google_auth import TokenSource
 from gateway.listen import bind
 from gateway.logs import Trace, access, flush_access_log, request_id, setup_logging
+from gateway.policies import Policies, Ticket
+from gateway.policies import describe as policies_on
+from gateway import cache as response_cache
 from gateway.metrics import CONTENT_TYPE as METRICS_TYPE, Metrics
 from gateway.redact import Redactor, printable
 from gateway.retry import Retrier
@@ -77,7 +80,8 @@ class State:
         self.id_prefix = secrets.token_hex(6)
         self.ids = itertools.count(1)
         self.served = core.served_models(self.common)
-        self.responses_store = open_store(config.responses_store)
+        self.policies = Policies(config)
+        self.responses_store = open_store(config.responses_store, self.policies.strict)
         relay = getattr(self.provider, "responses_url", None)
         self.responses_relay: Callable[[str], str | None] | None = (
             (lambda suffix: relay(self.settings, suffix)) if relay and relay(self.settings, "") else None
@@ -86,6 +90,8 @@ class State:
         keys = pool_keys(self.common) if config.credential is None else ()  # a service account mints its own
         pool = KeyPool(keys, cooldown=policy.key_cooldown, auth_cooldown=policy.auth_cooldown) if keys else None
         self.metrics = Metrics(config.kind, pool) if config.metrics else None
+        if self.metrics is not None and self.policies.strict is not None:
+            self.metrics.shared = self.policies.shared  # Redis failures, read at scrape time
         self.retry = Retrier(policy, pool, getattr(self.provider, "RETRY_CODES", frozenset()), metrics=self.metrics)
         self.otel: Any = None  # gateway/otel.Tracing, opened with the sessions when configured
 
@@ -97,6 +103,7 @@ STATE = web.AppKey("state", State)
 
 # aiohttp ≥ 3.13 wants typed request keys; older versions take a plain string.
 TRACE: Any = web.RequestKey("trace", Trace) if hasattr(web, "RequestKey") else "aoa.trace"
+TICKET: Any = web.RequestKey("ticket", Ticket) if hasattr(web, "RequestKey") else "aoa.ticket"
 
 _fields_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _model_decoder = msgspec.json.Decoder(str | None)
@@ -186,7 +193,7 @@ async def _call(request: web.Request, id_kind: str, *, required: tuple[str, ...]
     if not model:
         raise core.Error(400, "No model given and none configured.", param="model", code="model_not_found")
     key = await upstream_key(request)
-    return core.Call(
+    call = core.Call(
         id=st.new_id(id_kind),
         created=int(time.time()),
         model=model,
@@ -197,6 +204,17 @@ async def _call(request: web.Request, id_kind: str, *, required: tuple[str, ...]
         body=body,
         fields=fields,
     )
+    pol = st.policies
+    if pol.overrides:  # <P>_PARAMS, <P>_MODEL_PARAMS: the server's values win
+        pol.overrides.apply(call)
+    if pol.active:
+        ticket = request[TICKET] = Ticket()
+        if pol.router:
+            ticket.route = pol.router.pick(model)
+        if pol.limits:
+            who = _bearer(request) if st.access_keys else ""
+            ticket.who = await pol.limits.admit(who, request.remote, ticket.headers)
+    return call
 
 
 
@@ -237,7 +255,10 @@ async def _send(request: web.Request, out: core.Outbound) -> aiohttp.ClientRespo
     assert st.session is not None
     t0 = time.perf_counter()
     try:
-        resp = await st.session.request(out.method, out.url, data=out.body, headers=out.headers)
+        if st.policies.router:  # the route's targets in turn, failing over before the first byte
+            resp = await st.policies.router.send(st.session, request[TICKET].route, out, st.config.first_byte_timeout)
+        else:
+            resp = await st.session.request(out.method, out.url, data=out.body, headers=out.headers)
     except TRANSPORT_ERRORS as exc:
         raise transport_error(exc) from None
     finally:
@@ -329,6 +350,8 @@ class Downstream:
     def __init__(self, request: web.Request) -> None:
         self.request = request
         self.response: web.StreamResponse | None = None
+        ticket = request.get(TICKET)
+        self.tap = ticket.tap if ticket is not None else None  # the answer, for cache/log/tokens
         # False when aoa asked for stream usage the client did not (gateway/usage.py).
         self.keep_usage = True
 
@@ -346,6 +369,8 @@ class Downstream:
         return web.Response(body=body, content_type="application/json")
 
     async def write(self, payloads: list[bytes]) -> None:
+        if self.tap is not None:
+            self.tap += payloads
         # Usage tap: one C-speed scan per batch; chunks are only looked at when it hits.
         if b'"usage"' in (payloads[0] if len(payloads) == 1 else b"".join(payloads)):
             payloads = strip_usage(self.request[TRACE], payloads, self.keep_usage)
@@ -519,6 +544,35 @@ async def _exchange(
 
 
 
+# --- policies around the upstream call ------------------------------------------------------
+
+
+async def _served(
+    request: web.Request, call: core.Call, serve: Callable[[], Awaitable[web.StreamResponse]], *, chat: bool
+) -> web.StreamResponse:
+    """Cache lookup before the upstream call; cache store, token count and chat log after it."""
+    st = request.app[STATE]
+    return await st.policies.around(
+        call, request[TICKET], request[TRACE], serve, chat=chat,
+        replay=lambda body: _replay(request, call, body),
+        request_id=request.headers.get("X-Request-Id", ""),
+        limit_key=_bearer(request) if st.access_keys else "",
+    )
+
+
+async def _replay(request: web.Request, call: core.Call, body: bytes) -> web.StreamResponse:
+    """A cached chat.completion: as JSON, or as a real stream to a streaming client."""
+    if not call.stream:
+        return web.Response(body=body, content_type="application/json")
+    down = Downstream(request)
+    try:
+        await down.write(response_cache.replay(body, call.include_usage))
+    except ClientGone:
+        assert down.response is not None
+        return down.response
+    return await down.finish()
+
+
 # --- handlers -----------------------------------------------------------------------------
 
 
@@ -527,13 +581,24 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     call = await _call(request, "chatcmpl", required=("messages",))
     p = st.provider
     if st.local:
-        return await _local_chat(request, call, None)
-    return await _exchange(request, call, lambda: p.chat(st.settings, call), p.chat_result, p.ChatStream)
+        serve = lambda: _local_chat(request, call, None)  # noqa: E731
+    else:
+        serve = lambda: _exchange(request, call, lambda: p.chat(st.settings, call), p.chat_result, p.ChatStream)  # noqa: E731
+    if st.policies.observe:
+        return await _served(request, call, serve, chat=True)
+    return await serve()
 
 
 async def completions(request: web.Request) -> web.StreamResponse:
     st = request.app[STATE]
     call = await _call(request, "cmpl", required=("prompt",))
+    if st.policies.observe:
+        return await _served(request, call, lambda: _completions(request, call), chat=False)
+    return await _completions(request, call)
+
+
+async def _completions(request: web.Request, call: core.Call) -> web.StreamResponse:
+    st = request.app[STATE]
     p = st.provider
     if st.native_completions:
         return await _exchange(
@@ -682,8 +747,14 @@ async def _relay_responses(request: web.Request, call: core.Call, suffix: str, m
 
 
 async def create_response(request: web.Request) -> web.StreamResponse:
-    st = request.app[STATE]
     call = await _call(request, "resp", required=("input",))
+    if request.app[STATE].policies.observe:  # token limits count Responses usage too
+        return await _served(request, call, lambda: _create_response(request, call), chat=False)
+    return await _create_response(request, call)
+
+
+async def _create_response(request: web.Request, call: core.Call) -> web.StreamResponse:
+    st = request.app[STATE]
     if st.responses_relay is not None:
         return await _relay_responses(request, call, "")
     req = await inbound.offload(len(call.body), responses.decode_request, call.body)
@@ -767,8 +838,14 @@ async def response_input_items(request: web.Request) -> web.StreamResponse:
 
 
 async def embeddings(request: web.Request) -> web.StreamResponse:
-    st = request.app[STATE]
     call = await _call(request, "emb", required=("input",))
+    if request.app[STATE].policies.observe:
+        return await _served(request, call, lambda: _embeddings(request, call), chat=False)
+    return await _embeddings(request, call)
+
+
+async def _embeddings(request: web.Request, call: core.Call) -> web.StreamResponse:
+    st = request.app[STATE]
     p = st.provider
     if st.local:
         body = p.local_embeddings(st.settings, call)
@@ -806,7 +883,10 @@ async def _model_ids(request: web.Request) -> list[str]:
     call = core.Call(id="models", created=int(time.time()), model=st.common.model, client_model="", key=key)
     upstream: list[str] = []
     page: str | None = None
-    for _ in range(100):  # a bound on pagination, whatever the upstream says
+    if st.policies.router:  # every target's list, merged; a target that is down is left out
+        parse = lambda body: st.provider.models_result(st.settings, body)[0]  # noqa: E731
+        upstream = await st.policies.router.model_ids(st.session, key, parse, st.config.connect_timeout)
+    for _ in range(0 if st.policies.router else 100):  # a bound on pagination, whatever the upstream says
         if st.provider.models(st.settings, call, page) is None:
             break
         body = await _fetch_json(request, call, lambda: st.provider.models(st.settings, call, page))
@@ -966,6 +1046,9 @@ async def _on_prepare(request: web.Request, response: web.StreamResponse) -> Non
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
         response.headers["Vary"] = "Origin"
+    ticket = request.get(TICKET)
+    if ticket is not None and ticket.headers:  # rate-limit and cache headers, errors included
+        response.headers.update(ticket.headers)
     trace = request.get(TRACE)
     if trace is not None:
         response.headers[REQUEST_ID_HEADER] = trace.request_id
@@ -986,6 +1069,7 @@ async def _sessions(app: web.Application):
     st.fetcher = await open_fetcher(st.common, st.config, USER_AGENT)
     if st.config.credential is not None:
         st.tokens = TokenSource(st.config.credential, st.session)
+    st.policies.start(st.retry.pool)
     if st.config.otel_endpoint:
         from gateway.otel import Tracing
 
@@ -993,6 +1077,7 @@ async def _sessions(app: web.Application):
     yield
     await st.session.close()
     await st.fetcher.close()
+    await st.policies.close()
     if st.otel is not None:
         await asyncio.to_thread(st.otel.close)  # flushes the last spans; may wait on the network
 
@@ -1040,6 +1125,9 @@ def banner(config: Config, port: int | None = None) -> None:
     where = common.endpoint or "in-process"
     host = f"[{config.host}]" if ":" in config.host else config.host
     log.info("aoa %s serving AOA_TYPE=%s (%s, model %s) on http://%s:%d", __version__, config.kind, where, common.model or "-", host, port or config.port)
+    on = policies_on(config)
+    if on:
+        log.info("policies: %s", ", ".join(on))
     if config.fallback:
         log.warning("No upstream configured (AOA_TYPE unset, no AZURE_ENDPOINT): answering with the built-in mock upstream. Set AOA_TYPE and the vendor's variables to use a real one.")
     if (common.api_key or config.credential) and not config.api_keys and not _loopback(config.host):

@@ -117,6 +117,8 @@ def aoa_env(kind: str, upstream: int, port: int) -> dict[str, str]:
         # translate: the Responses scenarios measure aoa's Responses ⇄ chat translation.
         env |= {"OPENAI_ENDPOINT": f"http://127.0.0.1:{upstream}/v1", "OPENAI_API_KEY": "x", "OPENAI_MODEL": "bench",
                 "OPENAI_RESPONSES": "translate"}
+    elif kind == "router":  # `upstream` is then the port of the aoa sidecar it routes to
+        env |= {"ROUTER_ROUTES": f"*:http://127.0.0.1:{upstream}/v1", "ROUTER_API_KEY": "x"}
     else:
         prefix = kind.upper()
         env |= {f"{prefix}_ENDPOINT": f"http://127.0.0.1:{upstream}", f"{prefix}_API_KEY": "x", f"{prefix}_MODEL": "bench"}
@@ -131,18 +133,24 @@ TRANSLATED = ("gemini", "anthropic")
 HAVE_UVLOOP = os.environ.get("BENCH_UVLOOP", "1") != "0" and subprocess.run([PY, "-c", "import uvloop"], capture_output=True).returncode == 0
 
 
-def start_aoa(kind: str, upstream: int, baseline: str = "", uvloop: bool = False, log: bool = False) -> tuple[subprocess.Popen, int, float]:
+# Rate limits high enough never to refuse, and the in-process cache: what the policies cost on
+# every request (a small chat request without temperature 0 or seed is looked at, not cached).
+POLICIES_ENV = {"AOA_RATE_LIMIT": "100000000/minute", "AOA_TOKEN_LIMIT": "1000000000/minute", "AOA_CACHE": "memory"}
+
+
+def start_aoa(kind: str, upstream: int, baseline: str = "", uvloop: bool = False, log: bool = False,
+              extra: dict[str, str] | None = None, name: str = "") -> tuple[subprocess.Popen, int, float]:
     """`baseline`: a directory holding another aoa.py, imported first (before/after comparisons);
     `log`: the default AOA_LOG_LEVEL=info, one access line per request (to a file)."""
     port = free_port()
-    env = aoa_env(kind, upstream, port)
+    env = aoa_env(kind, upstream, port) | (extra or {})
     if log:
         env["AOA_LOG_LEVEL"] = "info"
     if baseline:
         env["PYTHONPATH"] = os.pathsep.join([baseline, str(ROOT)])
     env["AOA_UVLOOP"] = "true" if uvloop else "false"
     code = "import sys, aoa; sys.exit(aoa.main([]))"
-    p = spawn(1, [PY, "-c", code], env, f"aoa-{kind}{'-baseline' if baseline else ''}{'-uvloop' if uvloop else ''}{'-log' if log else ''}")
+    p = spawn(1, [PY, "-c", code], env, name or f"aoa-{kind}{'-baseline' if baseline else ''}{'-uvloop' if uvloop else ''}{'-log' if log else ''}")
     return p, port, wait_ready(p, port, 30)
 
 
@@ -276,7 +284,8 @@ def main() -> int:
         NOTES.append("aoa openai uvloop: skipped (uvloop not importable)")
     cols = (["direct", "aiohttp fwd", "aoa openai", "aoa openai +log"] + (["aoa openai uvloop"] if HAVE_UVLOOP else [])
             + (["aoa baseline"] if baseline else [])
-            + [f"aoa {k}" for k in translated] + (["aoa gemini baseline"] if "gemini" in translated and baseline else []) + ["LiteLLM"])
+            + [f"aoa {k}" for k in translated] + (["aoa gemini baseline"] if "gemini" in translated and baseline else [])
+            + ["aoa router", "aoa limits+cache", "LiteLLM"])
     res: dict[str, dict[str, dict]] = {c: {} for c in cols}
     chat_path = "/v1/chat/completions"
     vision_n = max(10, int(20 * SCALE))
@@ -333,6 +342,11 @@ def main() -> int:
         p, port, _ = start_aoa("gemini", upstream, baseline)
         tp.append(p)
         roots["aoa gemini baseline"] = f"http://127.0.0.1:{port}"
+    # The router in front of the "aoa openai" sidecar: two aoa hops before the fake upstream.
+    rp, rport, _ = start_aoa("router", aport)
+    roots["aoa router"] = f"http://127.0.0.1:{rport}"
+    pp, pport, _ = start_aoa("openai", upstream, extra=POLICIES_ENV, name="aoa-policies")
+    roots["aoa limits+cache"] = f"http://127.0.0.1:{pport}"
     lp, lport, why = start_litellm(upstream)
     if lp is None:
         NOTES.append(f"LiteLLM: {why}")
@@ -381,7 +395,7 @@ def main() -> int:
         for scen, rs in runs[col].items():
             res[col][scen] = {k: median([r[k] for r in rs if r[k] is not None]) for k in rs[0]}
             res[col][scen]["errors"] = sum(r["errors"] for r in rs)
-    for proc in (fp, ap, lgp, *([up] if up else []), *([bp] if bp else []), *tp, *([lp] if lp else [])):
+    for proc in (fp, ap, lgp, rp, pp, *([up] if up else []), *([bp] if bp else []), *tp, *([lp] if lp else [])):
         stop(proc)
     stop(fake)
 
@@ -444,6 +458,17 @@ def main() -> int:
         "≤ 1", ok(aoa["vision"]["p50_ms"] - fwd_vision <= 1))
     row("8. 4 MB body, 100k same-role messages (ms)", lambda c: get(c, "big", "p50_ms"), digits=0)
     row("8. worst /healthz latency meanwhile (ms)", lambda c: get(c, "big", "healthz_worst_ms"), digits=1)
+    # Scale-out: the router adds one aoa hop; limits and cache must stay cheap.
+    r_add = added("aoa router", "c1", "p50_ms")
+    row("9. router + sidecar: added c=1 p50 ÷ sidecar alone's", lambda c: (added(c, "c1", "p50_ms") / a1) if c == "aoa router" and a1 else None,
+        "≤ 2", ok(None if r_add is None or not a1 else r_add / a1 <= 2))
+    pol_rps = get("aoa limits+cache", "c64", "rps")
+    pol_cost = (1 - pol_rps / aoa["c64"]["rps"]) * 100 if pol_rps else None
+    row("10. limits+cache on: c=64 throughput cost vs aoa openai (%)",
+        lambda c: pol_cost if c == "aoa limits+cache" else None, "≤ 10", ok(None if pol_cost is None else pol_cost <= 10), digits=1)
+    pol_add = added("aoa limits+cache", "c1", "p50_ms")
+    row("10. limits+cache on: added c=1 p50 vs aoa openai (ms)",
+        lambda c: (pol_add - a1) if c == "aoa limits+cache" and pol_add is not None else None, digits=3)
     errs = {c: sum(v.get("errors") or 0 for v in res[c].values()) for c in cols}
     row("errors (all scenarios)", lambda c: float(errs[c]), digits=0)
 

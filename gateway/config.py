@@ -18,7 +18,7 @@ import msgspec
 import providers
 from providers import core
 
-from . import google_auth, responses_store
+from . import cache, chatlog, google_auth, overrides, ratelimit, responses_store, router
 from .edge import default_max_connections
 from .redact import Redactor
 from .retry import Policy, load_policy
@@ -71,6 +71,13 @@ class Config(msgspec.Struct, kw_only=True):
     otel_endpoint: str = ""
     settings: Any  # the provider's Settings
     fallback: bool = False  # True when no upstream was configured and the mock answers
+    # Scale-out policies (gateway/policies.py); None = off.
+    redis_url: str = ""
+    limits: ratelimit.Settings | None = None
+    cache: cache.Settings | None = None
+    chat_log: chatlog.Settings | None = None
+    overrides: overrides.Settings | None = None
+    router: router.Settings | None = None
     # A Google service account (Vertex AI on a project): the IO layer mints its tokens.
     credential: google_auth.ServiceAccount | None = None
     responses_store: Any = None  # gateway.responses_store.Settings
@@ -100,9 +107,10 @@ def load_config(env: Mapping[str, str]) -> Config:
     uvloop = core.parse_bool(env, "AOA_UVLOOP", False)
     if uvloop and importlib.util.find_spec("uvloop") is None:
         raise core.ConfigError("AOA_UVLOOP=true but uvloop is not installed (pip install 'aoa[uvloop]', or unset AOA_UVLOOP)")
-    keys = tuple(k.strip() for k in env.get("AOA_API_KEYS", "").split(",") if k.strip())
+    keys, _ = ratelimit.parse_api_keys(env.get("AOA_API_KEYS", ""))  # `key:60/minute` entries
     settings = providers.load(kind).load_settings(env)
     origins = tuple(o.strip() for o in env.get("AOA_CORS_ORIGINS", "*").split(",") if o.strip())
+    redis_url = _redis_url(env)
     return Config(
         responses_store=responses_store.load_settings(env),
         kind=kind,
@@ -130,6 +138,12 @@ def load_config(env: Mapping[str, str]) -> Config:
         otel_endpoint=_otel(env),
         settings=settings,
         fallback=fallback,
+        redis_url=redis_url,
+        limits=ratelimit.load(env),
+        cache=cache.load(env, redis_url),
+        chat_log=chatlog.load(env),
+        overrides=overrides.load(env, settings.common.prefix),
+        router=router.load(env) if kind == "router" else None,
         credential=google_auth.load(env, settings),
     )
 
@@ -144,6 +158,19 @@ def _host(host: str) -> str:
     if _HOSTNAME.fullmatch(host) and not host.replace(".", "").isdigit():
         return host
     raise core.ConfigError(f"AOA_HOST={host!r} is not an IP address or a host name (no scheme, no port: e.g. 0.0.0.0, ::, 127.0.0.1, localhost)")
+
+
+def _redis_url(env: Mapping[str, str]) -> str:
+    url = env.get("AOA_REDIS_URL", "").strip()
+    if not url:
+        return ""
+    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise core.ConfigError("AOA_REDIS_URL is not a redis://, rediss:// or unix:// URL")  # may hold a password
+    try:
+        import redis.asyncio  # noqa: F401  (the optional extra)
+    except ImportError:
+        raise core.ConfigError("AOA_REDIS_URL is set but the redis client is not installed: pip install 'aoa[redis]'") from None
+    return url
 
 
 def _otel(env: Mapping[str, str]) -> str:
@@ -161,6 +188,14 @@ def config_secrets(config: Config) -> list[str]:
     for key in (common.api_key, *common.api_keys):
         if ":" in key:
             found += key.split(":")  # Spark's APIKey:APISecret: a vendor may quote either half
+    if config.router:
+        found += [r.key for r in config.router.routes]
+        for url in (u for r in config.router.routes for u in r.targets):
+            parts = urlsplit(url)
+            found += [parts.password or ""]
+    if config.redis_url:
+        parts = urlsplit(config.redis_url)
+        found += [parts.password or "", parts.username or ""]
     for url in (common.http_proxy, common.socks_proxy):
         if url:
             parts = urlsplit(url)
@@ -184,4 +219,12 @@ def describe(config: Config) -> dict[str, Any]:
     if config.otel_endpoint:
         out["otel_endpoint"] = redact(config.otel_endpoint)
     out["settings"] = settings
+    if config.limits and config.limits.per_key:
+        out["limits"]["per_key"] = f"({len(config.limits.per_key)} keys with their own limits)"
+    if config.router:
+        for r in out["router"]["routes"]:
+            r["key"] = "(set)" if r["key"] else ""
+            r["targets"] = [redact(u) for u in r["targets"]]
+    if config.redis_url:
+        out["redis_url"] = redact(config.redis_url)
     return out

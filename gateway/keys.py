@@ -7,7 +7,9 @@ four characters. A pool of one key is never put aside: there is no other key to 
 concern one large request only, and the vendor's own answer (and its `Retry-After`, which the
 retry loop honours) tells the client more than aoa's 429 would.
 
-State is in process (one sidecar, one pool); every method is synchronous and O(keys).
+State is in process (one sidecar, one pool); every method is synchronous and O(keys). With
+`AOA_REDIS_URL` replicas share cooldowns through `on_cool` and a background loop
+(gateway/policies.py `SharedCooldowns`), off the request path.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class KeyPool:
         self.cooldowns = [0] * len(keys)
         self.logged: set[int] = set()
         self.next = 0
+        # Told of every cooldown (key index, seconds): shares it with other replicas (gateway/policies.py).
+        self.on_cool: Callable[[int, float], None] | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -110,6 +114,8 @@ class KeyPool:
             return
         self.until[i] = max(self.until[i], self.clock() + seconds)
         self.cooldowns[i] += 1
+        if self.on_cool is not None:
+            self.on_cool(i, seconds)
 
     def cooling(self) -> list[bool]:
         now = self.clock()

@@ -138,6 +138,7 @@ class Metrics:
     def __init__(self, kind: str, pool: Any = None) -> None:
         self.provider = PROVIDER_NAME.get(kind, kind)
         self.pool = pool
+        self.shared: Any = None  # the Redis store (gateway/shared.py) when AOA_REDIS_URL is set
         self.models: set[str] = set()
         self.in_flight = 0
         self.streams = 0
@@ -232,6 +233,8 @@ class Metrics:
             _gauge(out, "aoa_key_cooling", "1 while the upstream key (by position in <P>_API_KEY) is put aside.", list(zip(keys, map(int, self.pool.cooling()))), ("key",))
             _counter(out, "aoa_key_cooldowns", "Times each upstream key was put aside.", list(zip(keys, self.pool.cooldowns)), ("key",))
             _counter(out, "aoa_key_failures", "Rate limits and refusals per upstream key.", list(zip(keys, self.pool.failures)), ("key",))
+        if self.shared is not None:
+            _counter(out, "aoa_shared_state_failures", "Redis operations that failed (limits then admit, the cache misses).", [((), self.shared.failures)])
         for h in (self.duration, self.ttft, self.upstream, self.overhead, self.token_usage):
             h.render(out)
         self.tokens.render(out)

@@ -153,7 +153,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     )
 
 
-def open_store(s: Settings | None) -> ResponsesStore:
-    """The in-process store (defaults when `s` is None)."""
+def open_store(s: Settings | None, shared: Backend | None = None) -> ResponsesStore:
+    """The in-process store (defaults when `s` is None), or `shared` (Redis, `AOA_REDIS_URL`)
+    when given: every replica then answers for every stored response."""
     s = s or Settings()
+    if shared is not None:
+        return ResponsesStore(shared, s.ttl)
     return ResponsesStore(MemoryStore(max_count=s.count, max_bytes=s.bytes), s.ttl)

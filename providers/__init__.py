@@ -48,6 +48,7 @@ KINDS: dict[str, str] = {
     "minimax": "minimax",
     "qianfan": "qianfan",
     "spark": "spark",
+    "router": "router",
 }
 
 REQUIRED = (

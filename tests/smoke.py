@@ -70,6 +70,8 @@ for _kind in ("deepseek", "moonshot", "zhipu", "minimax", "qianfan", "spark"):
         lambda url, k=_kind: {f"{k.upper()}_ENDPOINT": url + CN_BASE[k], f"{k.upper()}_API_KEY": KEY},
         model="m-1",
     )
+# The router in front of one OpenAI-compatible backend (the fake stands in for a sidecar).
+SMOKE["router"] = Row(lambda: FakeOpenAI(key=KEY), lambda url: {"ROUTER_ROUTES": f"*:{url}/v1", "ROUTER_API_KEY": KEY})
 # Aliases of a kind: the same module under another AOA_TYPE name.
 for _alias, _kind in (("claude", "anthropic"), ("kimi", "moonshot"), ("glm", "zhipu")):
     SMOKE[_alias] = SMOKE[_kind]

@@ -6,7 +6,6 @@ any 5xx is aoa's own. Derandomized with a fixed budget: the same cases every run
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 

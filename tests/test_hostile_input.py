@@ -3,7 +3,6 @@ whatever the provider, and the server keeps serving."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import threading

@@ -3,13 +3,11 @@ SIGTERM, and never writes a secret to its log or to an error body."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
