@@ -27,6 +27,9 @@ from providers import core
 from .upstream import TRANSPORT_ERRORS, connector, timeout
 
 MAX_REDIRECTS = 5
+# URLs of one request fetched at once: hides per-URL latency without letting one request open
+# many connections; the byte budget is shared, so the total stays exact.
+PARALLEL = 4
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 # IPv6 forms that carry an IPv4 address a host may end up reaching: IPv4-compatible (::a.b.c.d),
@@ -133,16 +136,32 @@ class Fetcher:
             )
         budget = _Budget(self.cfg.fetch_max_total_bytes)
         found: dict[str, core.Media] = {}
-        for url in distinct:
-            try:
-                async with timeout(self.cfg.fetch_timeout):
-                    found[url] = await self._one(url, budget)
-            except core.Error:
-                raise
-            except TRANSPORT_ERRORS as exc:
-                msg = "timed out" if isinstance(exc, asyncio.TimeoutError) else f"{type(exc).__name__}: {exc}"
-                raise _refuse(url, msg) from None
-        return found
+        todo = iter(distinct)  # shared by the workers: each URL is taken once
+
+        async def worker() -> None:
+            for url in todo:
+                found[url] = await self._timed(url, budget)
+
+        workers = [asyncio.ensure_future(worker()) for _ in range(min(PARALLEL, len(distinct)))]
+        try:
+            await asyncio.gather(*workers)
+        except BaseException:
+            # The first refusal answers the request; nothing else is fetched for it.
+            for w in workers:
+                w.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            raise
+        return {url: found[url] for url in distinct}
+
+    async def _timed(self, url: str, budget: _Budget) -> core.Media:
+        try:
+            async with timeout(self.cfg.fetch_timeout):
+                return await self._one(url, budget)
+        except core.Error:
+            raise
+        except TRANSPORT_ERRORS as exc:
+            msg = "timed out" if isinstance(exc, asyncio.TimeoutError) else f"{type(exc).__name__}: {exc}"
+            raise _refuse(url, msg) from None
 
     async def _one(self, url: str, budget: _Budget) -> core.Media:
         cap = self.cfg.fetch_max_bytes
