@@ -24,11 +24,13 @@ from contextlib import suppress
 from typing import Any
 
 import msgspec
-from aiohttp import web
-from aiohttp.http_exceptions import BadHttpMethod
+from aiohttp import http_exceptions, web
 from aiohttp.web_protocol import RequestHandler
 
 from .redact import Redactor, printable
+
+# aiohttp names an unknown method apart only in later 3.11 releases; before, it is a bad status line.
+BadHttpMethod = getattr(http_exceptions, "BadHttpMethod", http_exceptions.BadStatusLine)
 
 log = logging.getLogger("aoa.edge")
 
