@@ -36,6 +36,8 @@ DEFAULTS = {
     "AOA_MODELS_TTL": 60.0,
     "AOA_FETCH_MAX_BYTES": 20 * 1024 * 1024,
     "AOA_FETCH_TIMEOUT": 15.0,
+    "AOA_FETCH_MAX_TOTAL_BYTES": 64 * 1024 * 1024,
+    "AOA_FETCH_MAX_URLS": 16,
     "AOA_HEADER_TIMEOUT": 15.0,
 }
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -61,6 +63,8 @@ class Config(msgspec.Struct, kw_only=True):
     fetch_private: bool
     fetch_max_bytes: int
     fetch_timeout: float
+    fetch_max_total_bytes: int = DEFAULTS["AOA_FETCH_MAX_TOTAL_BYTES"]
+    fetch_max_urls: int = DEFAULTS["AOA_FETCH_MAX_URLS"]
     uvloop: bool = False
     header_timeout: float = DEFAULTS["AOA_HEADER_TIMEOUT"]
     max_connections: int = 4096
@@ -111,6 +115,7 @@ def load_config(env: Mapping[str, str]) -> Config:
     settings = providers.load(kind).load_settings(env)
     origins = tuple(o.strip() for o in env.get("AOA_CORS_ORIGINS", "*").split(",") if o.strip())
     redis_url = _redis_url(env)
+    fetch_max_bytes, fetch_max_total_bytes = _fetch_bytes(env)
     return Config(
         responses_store=responses_store.load_settings(env),
         kind=kind,
@@ -127,7 +132,9 @@ def load_config(env: Mapping[str, str]) -> Config:
         shutdown_grace=core.parse_float(env, "AOA_SHUTDOWN_GRACE", DEFAULTS["AOA_SHUTDOWN_GRACE"]),
         models_ttl=core.parse_float(env, "AOA_MODELS_TTL", DEFAULTS["AOA_MODELS_TTL"]),
         fetch_private=core.parse_bool(env, "AOA_FETCH_PRIVATE", False),
-        fetch_max_bytes=core.parse_int(env, "AOA_FETCH_MAX_BYTES", DEFAULTS["AOA_FETCH_MAX_BYTES"], low=1),
+        fetch_max_bytes=fetch_max_bytes,
+        fetch_max_total_bytes=fetch_max_total_bytes,
+        fetch_max_urls=core.parse_int(env, "AOA_FETCH_MAX_URLS", DEFAULTS["AOA_FETCH_MAX_URLS"], low=1),
         fetch_timeout=core.parse_float(env, "AOA_FETCH_TIMEOUT", DEFAULTS["AOA_FETCH_TIMEOUT"], low=0.001),
         uvloop=uvloop,
         header_timeout=core.parse_float(env, "AOA_HEADER_TIMEOUT", DEFAULTS["AOA_HEADER_TIMEOUT"], low=0.001),
@@ -158,6 +165,17 @@ def _host(host: str) -> str:
     if _HOSTNAME.fullmatch(host) and not host.replace(".", "").isdigit():
         return host
     raise core.ConfigError(f"AOA_HOST={host!r} is not an IP address or a host name (no scheme, no port: e.g. 0.0.0.0, ::, 127.0.0.1, localhost)")
+
+
+def _fetch_bytes(env: Mapping[str, str]) -> tuple[int, int]:
+    each = core.parse_int(env, "AOA_FETCH_MAX_BYTES", DEFAULTS["AOA_FETCH_MAX_BYTES"], low=1)
+    total = core.parse_int(env, "AOA_FETCH_MAX_TOTAL_BYTES", DEFAULTS["AOA_FETCH_MAX_TOTAL_BYTES"], low=1)
+    if total < each:
+        raise core.ConfigError(
+            f"AOA_FETCH_MAX_TOTAL_BYTES={total} is smaller than AOA_FETCH_MAX_BYTES={each}: the per-request "
+            "total must allow at least one file of the per-file size (raise the first or lower the second)"
+        )
+    return each, total
 
 
 def _redis_url(env: Mapping[str, str]) -> str:

@@ -1,7 +1,9 @@
 """Fetching client-named media (images, files) for providers that must inline them.
 
 The client chooses the URL, so every request is treated as hostile: only http(s), a size cap and
-a time limit, and — unless AOA_FETCH_PRIVATE — never an address inside the network aoa sits in.
+a time limit per URL, at most AOA_FETCH_MAX_URLS distinct URLs and AOA_FETCH_MAX_TOTAL_BYTES in
+all per request (so one request cannot hold hundreds of files in memory), and — unless
+AOA_FETCH_PRIVATE — never an address inside the network aoa sits in.
 The guard holds on every hop: redirects are followed here, one at a time (at most
 MAX_REDIRECTS), each new URL checked again; a host name goes through a resolver that drops every
 non-public address it resolves to, and an IP literal (which aiohttp never hands to a resolver)
@@ -25,6 +27,9 @@ from providers import core
 from .upstream import TRANSPORT_ERRORS, connector, timeout
 
 MAX_REDIRECTS = 5
+# URLs of one request fetched at once: hides per-URL latency without letting one request open
+# many connections; the byte budget is shared, so the total stays exact.
+PARALLEL = 4
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 # IPv6 forms that carry an IPv4 address a host may end up reaching: IPv4-compatible (::a.b.c.d),
@@ -82,6 +87,28 @@ def _refuse(url: str, why: str, code: str = "invalid_image_url") -> core.Error:
     return core.Error(400, f"Cannot fetch {url[:200]}: {why}.", param="messages", code=code)
 
 
+class _Budget:
+    """Bytes one request may still fetch over all its URLs (bodies as received; redirects are free)."""
+
+    __slots__ = ("left", "total")
+
+    def __init__(self, total: int) -> None:
+        self.total = self.left = total
+
+    def _over(self, url: str) -> core.Error:
+        return _refuse(url, f"this request's media exceed {self.total} bytes in all (AOA_FETCH_MAX_TOTAL_BYTES)", "media_too_large")
+
+    def check(self, url: str, declared: int) -> None:
+        # A declared Content-Length that cannot fit is refused before its body is read.
+        if declared > self.left:
+            raise self._over(url)
+
+    def spend(self, url: str, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise self._over(url)
+
+
 class Fetcher:
     """The media session (separate from the upstream's) and the guard it enforces."""
 
@@ -100,19 +127,43 @@ class Fetcher:
 
     async def fetch(self, urls: list[str]) -> dict[str, core.Media]:
         """url → Media for each distinct URL; any failure is a 400 naming `messages`."""
+        distinct = list(dict.fromkeys(urls))
+        most = self.cfg.fetch_max_urls
+        if len(distinct) > most:
+            raise core.Error(
+                400, f"This request names {len(distinct)} distinct media URLs to fetch; at most {most} are "
+                f"fetched per request (AOA_FETCH_MAX_URLS).", param="messages", code="too_many_media_urls",
+            )
+        budget = _Budget(self.cfg.fetch_max_total_bytes)
         found: dict[str, core.Media] = {}
-        for url in dict.fromkeys(urls):
-            try:
-                async with timeout(self.cfg.fetch_timeout):
-                    found[url] = await self._one(url)
-            except core.Error:
-                raise
-            except TRANSPORT_ERRORS as exc:
-                msg = "timed out" if isinstance(exc, asyncio.TimeoutError) else f"{type(exc).__name__}: {exc}"
-                raise _refuse(url, msg) from None
-        return found
+        todo = iter(distinct)  # shared by the workers: each URL is taken once
 
-    async def _one(self, url: str) -> core.Media:
+        async def worker() -> None:
+            for url in todo:
+                found[url] = await self._timed(url, budget)
+
+        workers = [asyncio.ensure_future(worker()) for _ in range(min(PARALLEL, len(distinct)))]
+        try:
+            await asyncio.gather(*workers)
+        except BaseException:
+            # The first refusal answers the request; nothing else is fetched for it.
+            for w in workers:
+                w.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            raise
+        return {url: found[url] for url in distinct}
+
+    async def _timed(self, url: str, budget: _Budget) -> core.Media:
+        try:
+            async with timeout(self.cfg.fetch_timeout):
+                return await self._one(url, budget)
+        except core.Error:
+            raise
+        except TRANSPORT_ERRORS as exc:
+            msg = "timed out" if isinstance(exc, asyncio.TimeoutError) else f"{type(exc).__name__}: {exc}"
+            raise _refuse(url, msg) from None
+
+    async def _one(self, url: str, budget: _Budget) -> core.Media:
         cap = self.cfg.fetch_max_bytes
         at = url
         for _ in range(MAX_REDIRECTS + 1):
@@ -129,13 +180,16 @@ class Fetcher:
                     continue
                 if resp.status != 200:
                     raise _refuse(url, f"HTTP {resp.status}")
-                if (resp.content_length or 0) > cap:
+                declared = resp.content_length or 0
+                if declared > cap:
                     raise _refuse(url, f"larger than {cap} bytes (AOA_FETCH_MAX_BYTES)", "image_too_large")
+                budget.check(url, declared)
                 data = bytearray()
                 async for piece in resp.content.iter_chunked(65536):
                     data += piece
                     if len(data) > cap:
                         raise _refuse(url, f"larger than {cap} bytes (AOA_FETCH_MAX_BYTES)", "image_too_large")
+                    budget.spend(url, len(piece))
                 return core.Media(mime=resp.content_type or "application/octet-stream", data=bytes(data))
         raise _refuse(url, f"more than {MAX_REDIRECTS} redirects")
 

@@ -127,6 +127,8 @@ class Cfg:
     fetch_private = False
     fetch_timeout = 5.0
     fetch_max_bytes = 1 << 20
+    fetch_max_total_bytes = 1 << 22
+    fetch_max_urls = 16
 
 
 def _fetch(urls: list[str]):
