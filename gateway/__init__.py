@@ -1,5 +1,9 @@
 """The IO side of aoa beside the HTTP edge in `aoa.py`: one small module per concern.
 
+    state     the per-application State and the request keys (trace, policy ticket)
+    inbound   what the client sent → a `core.Call` (body, fields, credentials, pre-call policies)
+    exchange  the upstream exchange, the SSE relay to the client, OpenAI-shaped error bodies
+    responses_api  the Responses API handlers (translated onto the chat path, or relayed)
     config    environment → Config (every AOA_* variable, validated at start-up)
     redact    secrets scrubbed from log lines and error bodies
     sse       the upstream SSE decoder and the downstream framing
@@ -18,5 +22,6 @@
 
 Gateway policies (key pools, retries, limits, cache, metrics, chat log, the Responses store,
 routing) join as modules here too, each built once at start-up from its own variables and called
-at one named point of the request path in `aoa.py`. Providers never import from this package.
+at one named point of the request path (`aoa.py` and the modules above). Providers never import
+from this package.
 """

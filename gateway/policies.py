@@ -1,12 +1,12 @@
 """The scale-out policies of one process, built once at start-up from `Config`, and the small
 per-request record they share (`Ticket`).
 
-Order in the request path (aoa.py):
-    1. overrides  — `_call`, before anything reads the body's fields
-    2. router     — `_call` picks the route (404 for an unknown model); `_send` uses it
-    3. limits     — `_call`, before the upstream call (429)
-    4. cache      — `_served`, before the upstream call (a hit answers instead)
-    5. on the finished response (`_served`): cache store, tokens counted, chat log line
+Order in the request path (gateway/inbound.py, gateway/exchange.py):
+    1. overrides  — `read_call`, before anything reads the body's fields
+    2. router     — `read_call` picks the route (404 for an unknown model); `_send` uses it
+    3. limits     — `read_call`, before the upstream call (429)
+    4. cache      — `served`, before the upstream call (a hit answers instead)
+    5. on the finished response (`served`): cache store, tokens counted, chat log line
 Each is None when its variables are unset, so an unused policy costs one `if`.
 """
 
@@ -102,7 +102,7 @@ class Policies:
         self.router = Router(config.router) if config.router else None
         self.cooldowns: SharedCooldowns | None = None
         self.cooldown_task: asyncio.Task | None = None
-        # Whether `_call` needs a ticket, and whether the answer must be looked at afterwards.
+        # Whether `read_call` needs a ticket, and whether the answer must be looked at afterwards.
         self.active = bool(self.limits or self.cache or config.chat_log or self.router)
         counts_tokens = bool(config.limits and (config.limits.tokens or any(t for _, t in config.limits.per_key.values())))
         self.observe = bool(counts_tokens or self.cache or config.chat_log)

@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 import aoa
+from gateway.sse import SSEDecoder
 from providers import core, oai, qwen
 
 FIXTURES = Path(__file__).parent / "fixtures" / "qwen"
@@ -54,7 +55,7 @@ def test_fixture_case(case: str):
     got: list = []
 
     def run():
-        decoder = aoa.SSEDecoder()
+        decoder = SSEDecoder()
         for cut in range(0, len(raw), 7):  # frames split across reads at odd places
             for event, data in decoder.feed(raw[cut : cut + 7]):
                 got.extend(state.feed(event, data))

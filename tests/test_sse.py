@@ -1,10 +1,10 @@
-"""aoa.SSEDecoder against the WHATWG event-stream rules, fed in every possible split."""
+"""gateway.sse.SSEDecoder against the WHATWG event-stream rules, fed in every possible split."""
 
 from __future__ import annotations
 
 import pytest
 
-import aoa
+from gateway.sse import SSEDecoder
 from providers import core
 
 STREAM = (
@@ -25,7 +25,7 @@ EXPECTED = [
 
 
 def decode(chunks: list[bytes]) -> list[tuple[str, bytes]]:
-    d = aoa.SSEDecoder()
+    d = SSEDecoder()
     out = []
     for c in chunks:
         out += d.feed(c)
@@ -80,7 +80,7 @@ def test_long_line_across_reads():
 
 
 def test_over_long_line_is_refused():
-    d = aoa.SSEDecoder()
+    d = SSEDecoder()
     d.MAX_BUFFER = 1000
     with pytest.raises(core.Error) as info:
         d.feed(b"data: " + b"x" * 2000)
