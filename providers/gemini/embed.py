@@ -13,7 +13,7 @@ from .. import oai
 from ..core import Call, Error, Outbound
 from .endpoint import Settings, base, headers_for, model_path, model_url
 from .request import top_level
-from .tables import EMBED_BATCH, EMBED_MAX_INPUTS, EMBED_NATIVE_SIZE, MODELS_PAGE_SIZE, TASK_TYPES, VERTEX_EMBED_BATCH, VERTEX_EMBED_BATCH_FALLBACK
+from .tables import EMBED_BATCH, EMBED_NATIVE_SIZE, MODELS_PAGE_SIZE, TASK_TYPES, VERTEX_EMBED_BATCH, VERTEX_EMBED_BATCH_FALLBACK
 from .wire import (
     BatchEmbedContentsRequest,
     Content,
@@ -51,11 +51,7 @@ def embed_extras(call: Call) -> EmbedExtras:
 
 def embeddings(s: Settings, call: Call) -> list[Outbound]:
     req = oai.decode_embedding(call.body)
-    texts = oai.embedding_inputs(req)
-    if len(texts) > EMBED_MAX_INPUTS:
-        raise Error(400, f"`input` holds {len(texts)} texts; at most {EMBED_MAX_INPUTS} per request.", param="input", code="invalid_value")
-    if req.dimensions is not None and req.dimensions < 1:
-        raise Error(400, "`dimensions` must be at least 1.", param="dimensions", code="invalid_value")
+    texts = oai.embedding_texts(req)
     extra = embed_extras(call)
     if s.vertex:
         return _vertex_embeddings(s, call, texts, extra, req.dimensions)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from .. import oai
+
 EMBED_BATCH = 100  # https://ai.google.dev/api/embeddings#method:-models.batchembedcontents
 # OpenAI's own limit on `input` items (https://platform.openai.com/docs/api-reference/embeddings):
 # without it one request could fan out into any number of upstream calls (one per text on Vertex).
-EMBED_MAX_INPUTS = 2048
+EMBED_MAX_INPUTS = oai.MAX_INPUTS
 MODELS_PAGE_SIZE = 1000
 
 # https://ai.google.dev/api/generate-content#harmcategory (the four the API still filters on)

@@ -83,9 +83,11 @@ from .embeddings import (
     EmbeddingList,
     EmbeddingRequest,
     EmbeddingUsage,
+    MAX_INPUTS,
     decode_embedding,
     embedding_inputs,
     embedding_list,
+    embedding_texts,
     float32_base64,
 )
 from .errors import (
@@ -162,7 +164,9 @@ __all__ = [
     "decode_chat",
     "decode_completion",
     "decode_embedding",
+    "MAX_INPUTS",
     "embedding_inputs",
+    "embedding_texts",
     "embedding_list",
     "encode",
     "encoder",

@@ -68,6 +68,21 @@ def embedding_inputs(req: EmbeddingRequest) -> list[str]:
     return list(value)  # type: ignore[arg-type]
 
 
+# OpenAI's own limit on inputs per request; a translating upstream batches them, so without it one
+# request could fan out into thousands of upstream calls.
+MAX_INPUTS = 2048
+
+
+def embedding_texts(req: EmbeddingRequest) -> list[str]:
+    """`embedding_inputs` for an upstream aoa batches itself: at most MAX_INPUTS, dimensions ≥ 1."""
+    texts = embedding_inputs(req)
+    if len(texts) > MAX_INPUTS:
+        raise Error(400, f"`input` holds {len(texts)} texts; at most {MAX_INPUTS} per request.", param="input", code="invalid_value")
+    if req.dimensions is not None and req.dimensions < 1:
+        raise Error(400, "`dimensions` must be at least 1.", param="dimensions", code="invalid_value")
+    return texts
+
+
 def float32_base64(vector: list[float]) -> str:
     """OpenAI's base64 embedding encoding: little-endian float32, base64."""
     import array

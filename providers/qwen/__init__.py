@@ -218,7 +218,7 @@ class ChatStream:
 EMBED_BATCH = {"text-embedding-v1": 25, "text-embedding-v2": 25}
 EMBED_BATCH_FALLBACK = 10  # text-embedding-v3, v4 and newer
 # OpenAI's own limit on `input` items: without it one request fans out into any number of calls.
-EMBED_MAX_INPUTS = 2048
+EMBED_MAX_INPUTS = oai.MAX_INPUTS
 
 
 class _EmbeddingParameters(Struct, omit_defaults=True):
@@ -265,11 +265,7 @@ def embeddings(s: Settings, call: Call) -> list[Outbound]:
         url = s.common.endpoint + COMPATIBLE_PATH + "/embeddings"
         return [Outbound(url=url, headers=headers(s, call.key), body=passthrough.with_model(call, call.model))]
     req = oai.decode_embedding(call.body)
-    texts = oai.embedding_inputs(req)
-    if len(texts) > EMBED_MAX_INPUTS:
-        raise Error(400, f"`input` holds {len(texts)} texts; at most {EMBED_MAX_INPUTS} per request.", param="input", code="invalid_value")
-    if req.dimensions is not None and req.dimensions < 1:
-        raise Error(400, "`dimensions` must be at least 1.", param="dimensions", code="invalid_value")
+    texts = oai.embedding_texts(req)
     size = embed_batch(call.model)
     params = _EmbeddingParameters(dimension=req.dimensions)
     return [
