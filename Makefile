@@ -9,7 +9,7 @@ TEST_STAMP := $(VENV)/.installed-test
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 WHEEL   := dist/aoa-$(VERSION)-py3-none-any.whl
 # The zipapp carries compiled wheels (msgspec, aiohttp, …) for one Python version and platform:
-# its name says which, e.g. dist/aoa-0.1.0-py311-linux-x86_64.pyz.
+# its name says which, e.g. dist/aoa-0.2.0-py311-linux-x86_64.pyz.
 PYTAG   = $(shell $(PYTHON) -c 'import sys, sysconfig; print("py%d%d-%s" % (*sys.version_info[:2], sysconfig.get_platform().replace(".", "_")))')
 ZIPAPP  = dist/aoa-$(VERSION)-$(PYTAG).pyz
 

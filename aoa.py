@@ -47,7 +47,7 @@ from gateway.upstream import open_session
 from gateway.usage import read_usage
 from providers import core, oai
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 USER_AGENT = f"aoa/{__version__}"
 
 log = logging.getLogger("aoa")
