@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import msgspec
@@ -32,6 +33,7 @@ __all__ = [
     "parse_int",
     "parse_url",
     "resolve_model",
+    "top_level",
 ]
 
 # OpenAI's `error.type` per HTTP status; the SDK picks its exception class from the status,
@@ -170,6 +172,25 @@ def model_segment(model: str, *, param: str = "model") -> str:
         param=param,
         code="invalid_model",
     )
+
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+
+def top_level(call: Call, decoder: msgspec.json.Decoder, kind: type[T], types: Mapping[str, str] | None = None) -> T:
+    """The top-level fields `kind` declares (a provider's extras), decoded alone from the body the
+    IO layer split once already, images and all left untouched; a wrong type is a 400 naming the
+    field, and saying what it must be when `types` knows."""
+    picked = {name: call.fields[name] for name in kind.__struct_fields__ if name in call.fields}
+    if not picked:
+        return kind()
+    try:
+        return decoder.decode(msgspec.json.encode(picked))
+    except msgspec.ValidationError as exc:
+        path = str(exc).rpartition("at `$.")[2].rstrip("`") or "body"
+        want = (types or {}).get(path)
+        message = f"`{path}` must be {want}." if want else f"Invalid `{path}`: {exc}"
+        raise Error(400, message, param=path, code="invalid_type") from None
 
 
 # --- configuration helpers (pure: they read the mapping they are given) -----------------

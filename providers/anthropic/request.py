@@ -14,7 +14,7 @@ import msgspec
 from msgspec import Struct
 
 from .. import oai
-from ..core import Call, Error
+from ..core import Call, Error, top_level
 from . import ids, tables
 from .wire import (
     Base64Source,
@@ -83,14 +83,7 @@ def _bad(where: str, message: str, code: str = "invalid_value") -> Error:
 
 
 def extras(call: Call) -> Extras:
-    picked = {name: call.fields[name] for name in Extras.__struct_fields__ if name in call.fields}
-    if not picked:
-        return Extras()
-    try:
-        return _extras_decoder.decode(msgspec.json.encode(picked))
-    except msgspec.ValidationError as exc:
-        path = str(exc).rpartition("at `$.")[2].rstrip("`") or "body"
-        raise Error(400, f"Invalid `{path}`: {exc}", param=path, code="invalid_type") from None
+    return top_level(call, _extras_decoder, Extras)
 
 
 def answer_tool_used(call: Call) -> bool:

@@ -10,9 +10,8 @@ import msgspec
 from msgspec import Struct
 
 from .. import oai
-from ..core import Call, Error, Outbound
+from ..core import Call, Error, Outbound, top_level
 from .endpoint import Settings, base, headers_for, model_path, model_url
-from .request import top_level
 from .tables import EMBED_BATCH, EMBED_NATIVE_SIZE, MODELS_PAGE_SIZE, TASK_TYPES, VERTEX_EMBED_BATCH, VERTEX_EMBED_BATCH_FALLBACK
 from .wire import (
     BatchEmbedContentsRequest,

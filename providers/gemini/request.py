@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 from msgspec import Struct
 
 from .. import oai
-from ..core import Call, Error, Media, NeedMedia, Outbound
+from ..core import Call, Error, Media, NeedMedia, Outbound, top_level
 from .endpoint import Settings, headers_for, model_url
 from .ids import gemini_id_of, signature_of
 from .tables import (
@@ -345,21 +345,6 @@ class Extras(Struct):
 
 _extras_decoder = msgspec.json.Decoder(Extras)
 _EXTRA_TYPE = {"top_k": "a whole number", "thinking_budget": "a whole number", "thinking_level": "a string"}
-
-T = TypeVar("T", bound=Struct)
-
-
-def top_level(call: Call, decoder: msgspec.json.Decoder, kind: type[T], types: dict[str, str]) -> T:
-    """The top-level fields `kind` declares, decoded alone (the body, images included, was split
-    once already); a wrong type is a 400 naming the field and what it must be."""
-    picked = {name: call.fields[name] for name in kind.__struct_fields__ if name in call.fields}
-    if not picked:
-        return kind()
-    try:
-        return decoder.decode(msgspec.json.encode(picked))
-    except msgspec.ValidationError as exc:
-        path = str(exc).rpartition("at `$.")[2].rstrip("`") or "body"
-        raise Error(400, f"`{path}` must be {types.get(path, 'valid')}.", param=path, code="invalid_type") from None
 
 
 def extras(call: Call) -> Extras:
