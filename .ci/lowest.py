@@ -8,7 +8,10 @@ runtime dependency must declare a `>=` floor; one without is an error here.
 
 import re
 import sys
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, as tomli (pytest's own dependency there)
+    import tomli as tomllib
 from pathlib import Path
 
 project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]

@@ -56,7 +56,10 @@ def test_zipapp_on_its_own_interpreter_starts(tmp_path):
 
 
 def test_lowest_pins_every_runtime_dependency():
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
 
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     out = subprocess.run([sys.executable, str(ROOT / ".ci" / "lowest.py")], capture_output=True, text=True, check=True).stdout
