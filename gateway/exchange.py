@@ -19,7 +19,7 @@ from gateway import cache as response_cache
 from gateway import inbound
 from gateway.body import offload, upstream_side
 from gateway.redact import Redactor, printable
-from gateway.sse import DONE, SSE_HEADERS, SSEDecoder
+from gateway.sse import DONE, SSE_HEADERS, SSEDecoder, split_block
 from gateway.state import STATE, TICKET, TRACE, State
 from gateway.upstream import TRANSPORT_ERRORS, body_phase, transport_error
 from gateway.usage import strip_usage
@@ -164,6 +164,8 @@ class Downstream:
         self.tap = ticket.tap if ticket is not None else None  # the answer, for cache/log/tokens
         # False when aoa asked for stream usage the client did not (gateway/usage.py).
         self.keep_usage = True
+        # Blocks of upstream frames can go out as they came only with this class's own framing.
+        self.plain = type(self).frame is Downstream.frame
 
     def frame(self, payloads: list[bytes]) -> bytes:
         return b"".join([b"data: " + p + b"\n\n" for p in payloads])
@@ -181,12 +183,45 @@ class Downstream:
     async def write(self, payloads: list[bytes]) -> None:
         if self.tap is not None:
             self.tap += payloads
+        if self.plain:
+            data = self.frame(payloads)
+            if b'"usage"' in data:
+                data = self._usage_in_bulk(data)
+            if data:
+                await self._send(data)
+                return
         # Usage tap: one C-speed scan per batch; chunks are only looked at when it hits.
         if b'"usage"' in (payloads[0] if len(payloads) == 1 else b"".join(payloads)):
             payloads = strip_usage(self.request[TRACE], payloads, self.keep_usage)
             if not payloads:
                 return
-        data = self.frame(payloads)
+        await self._send(self.frame(payloads))
+
+    async def write_framed(self, block: bytes) -> None:
+        """A block of plain `data: {…}\n\n` events, already checked (RelayStream.feed_framed):
+        written as it came unless something must look at its chunks one by one (the cache or
+        chat log tap, a usage object, a subclass's own framing)."""
+        if self.tap is None and self.plain:
+            data = self._usage_in_bulk(block) if b'"usage"' in block else block
+            if data:
+                await self._send(data)
+                return
+        await self.write([p for _, p in split_block(block)])
+
+    def _usage_in_bulk(self, data: bytes) -> bytes:
+        """Framed chunks that mention usage, as `strip_usage` would leave them, when that can be
+        done in bulk: with usage asked for, every chunk but the last says `"usage":null`, which
+        goes when the client did not ask for it. b"" when a chunk must be looked at (a usage
+        object to read, another spelling)."""
+        if b'"usage":{' in data or b'"usage": {' in data:
+            return b""
+        if self.keep_usage:
+            return data
+        if data.count(b'"usage"') != data.count(b',"usage":null'):
+            return b""
+        return data.replace(b',"usage":null', b"")
+
+    async def _send(self, data: bytes) -> None:
         if self.response is None:
             await self._open()
         try:
@@ -208,8 +243,8 @@ class Downstream:
         if self.response is None:
             await self._open()
         try:
-            await self.response.write(await self.ending())
-            await self.response.write_eof()
+            # One send for the ending and the end of the chunked body.
+            await self.response.write_eof(await self.ending())
         except ConnectionError:
             self.request[TRACE].stream_error = 499
         return self.response
@@ -222,25 +257,37 @@ class Downstream:
         assert self.response is not None
         self.request[TRACE].stream_error = err.status
         try:
-            await self.response.write(self.error_frame(err, key))
-            await self.response.write_eof()
+            await self.response.write_eof(self.error_frame(err, key))
         except (ConnectionError, RuntimeError):
             pass
         return self.response
 
 
-async def _events(request: web.Request, resp: aiohttp.ClientResponse, state: Any):
-    """Yield batches of OpenAI chunk payloads as upstream reads arrive."""
+async def _events(request: web.Request, resp: aiohttp.ClientResponse, state: Any, framed: bool = False):
+    """Yield batches of OpenAI chunk payloads as upstream reads arrive. With `framed`, a state
+    that can check a block of plain events in bulk (`feed_framed`) gets them so, and a block it
+    passes is yielded as bytes, framed as it came, instead of a list of payloads."""
     decoder = SSEDecoder()
     trace = request[TRACE]
+    bulk = getattr(state, "feed_framed", None) if framed else None
     waited = time.perf_counter()
     try:
         async for chunk in resp.content.iter_any():
             if not trace.first_chunk:
                 trace.first_chunk = True
                 trace.upstream_s += time.perf_counter() - waited
+            if bulk is None:
+                events = decoder.feed(chunk)
+            else:
+                block, events = decoder.feed_framed(chunk)
+                if block:
+                    checked = bulk(block)
+                    if checked is None:
+                        events[:0] = SSEDecoder().feed(block)
+                    elif checked:
+                        yield checked
             out: list[bytes] = []
-            err = _feed(state, decoder.feed(chunk), out)
+            err = _feed(state, events, out)
             if out:
                 yield out
             if err is not None:
@@ -259,10 +306,14 @@ async def _events(request: web.Request, resp: aiohttp.ClientResponse, state: Any
 
 def _feed(state: Any, events: list[tuple[str, bytes]], out: list[bytes]) -> core.Error | None:
     """Feed events to the stream state; chunks made before an error still reach the client
-    (an error frame often shares a network read with the frames before it)."""
+    (an error frame often shares a network read with the frames before it). A state with
+    `feed_many(events, out)` takes a read's events in one call."""
     try:
-        for event, data in events:
-            out += state.feed(event, data)
+        if (many := getattr(state, "feed_many", None)) is not None:
+            many(events, out)
+        else:
+            for event, data in events:
+                out += state.feed(event, data)
     except core.Error as err:
         return err
     except RecursionError:
@@ -276,8 +327,11 @@ async def stream_to_client(
 ) -> web.StreamResponse:
     down = down or Downstream(request)
     try:
-        async for batch in _events(request, resp, state):
-            await down.write([convert(p) for p in batch] if convert else batch)
+        async for batch in _events(request, resp, state, framed=convert is None and down.plain):
+            if type(batch) is bytes:
+                await down.write_framed(batch)
+            else:
+                await down.write([convert(p) for p in batch] if convert else batch)
     except core.Error as err:
         if down.response is None:
             raise

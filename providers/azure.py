@@ -142,7 +142,10 @@ class ChatStream(passthrough.RelayStream):
         # Cheap byte tests first: ordinary chunks are relayed without decoding.
         if b'"prompt_filter_results"' not in data and b'"delta"' in data and self.held is None:
             return out
-        chunk = _chunk_decoder.decode(data)
+        try:
+            chunk = _chunk_decoder.decode(data)
+        except msgspec.DecodeError:  # framed like an object, broken inside: nothing to normalise
+            raise passthrough.not_a_chunk(data) from None
         choices = chunk.get("choices")
         if not choices and chunk.get("usage") is None:
             if "prompt_filter_results" in chunk:
@@ -156,6 +159,17 @@ class ChatStream(passthrough.RelayStream):
             self.held = None
         return [msgspec.json.encode(chunk)]
 
+
+    def feed_framed(self, block: bytes) -> bytes | None:
+        # Normalising rewrites only chunks without a delta or with prompt filter results; a
+        # block with none of those goes out whole, as from the base relay.
+        if self.normalize and (
+            self.held is not None
+            or b'"prompt_filter_results"' in block
+            or not all(b'"delta"' in p or p == b"data: [DONE]" for p in block[:-2].split(b"\n\n"))
+        ):
+            return None
+        return super().feed_framed(block)
 
 def completions(s: Settings, call: Call) -> Outbound:
     return _post(s, call, "completions")

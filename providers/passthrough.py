@@ -106,6 +106,11 @@ class RelayStream:
         self.relayed = False
         self.finished = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "feed" in cls.__dict__ and "feed_framed" not in cls.__dict__:
+            cls.feed_framed = None  # type: ignore[assignment]  # its own `feed` must see every event
+
     def feed(self, event: str, data: bytes) -> list[bytes]:
         if data == b"[DONE]":
             self.done = True
@@ -120,12 +125,52 @@ class RelayStream:
             try:
                 chunk = _chunk_decoder.decode(data)
             except msgspec.DecodeError:  # also a JSON value that is not an object
-                shown = data[:SNIPPET_BYTES].decode("utf-8", "replace")
-                raise Error(502, f"The upstream sent a stream event that is not a JSON chunk: {shown!r}", code="upstream_invalid_sse") from None
+                raise not_a_chunk(data) from None
             if chunk.choices:
                 self.finished = self.finished or any(c.finish_reason is not None for c in chunk.choices)
         self.relayed = True
         return [data]
+
+    def feed_framed(self, block: bytes) -> bytes | None:
+        """The complete events of one read, unparsed (gateway/sse.py `feed_framed`), checked in
+        bulk by byte counts with the same verdicts as `feed` one by one: the block to relay as
+        it is, or None when it is not plain `data: {…}` events or an event needs a closer look
+        (an error, a finish_reason before the last event, [DONE] before the end) — then the
+        caller feeds its events one at a time.
+
+        A few C-speed scans of the block instead of Python work per event; each scan of a
+        500-event burst costs about as much as 30 events checked one by one."""
+        if self.done:
+            return None
+        body = block
+        done = block.endswith(b"data: [DONE]\n\n") and (len(block) == 14 or block.endswith(b"\n\ndata: [DONE]\n\n"))
+        if done:
+            body = block[:-14]
+        if body:
+            # Every event `data: {…}` on one line: each LF is one of a `}\n\ndata: {` separator
+            # or of the final blank line.
+            if body[:7] != b"data: {" or body[-3:] != b"}\n\n":
+                return None
+            if body.count(b"\n") != 2 * body.count(b"}\n\ndata: {") + 2 or b'{"error"' in body:
+                return None
+            if not self.finished:
+                # Every OpenAI chunk says `"finish_reason":null` until the last one; only the
+                # block's last event may say otherwise, as it does in a real stream.
+                last = body.rfind(b"\n\ndata: ", 0, len(body) - 2)
+                last = last + 2 if last >= 0 else 0
+                if body.count(b'"finish_reason"', 0, last) != body.count(b'"finish_reason":null', 0, last):
+                    return None
+                tail = body[last + 6:-2]
+                if tail.count(b'"finish_reason"') != tail.count(b'"finish_reason":null'):
+                    try:
+                        chunk = _chunk_decoder.decode(tail)
+                    except msgspec.DecodeError:
+                        return None  # refused one by one, after the events before it
+                    if chunk.choices and any(c.finish_reason is not None for c in chunk.choices):
+                        self.finished = True
+            self.relayed = True
+        self.done = done
+        return body
 
     def close(self) -> list[bytes]:
         if not self.done and not self.relayed:
@@ -134,6 +179,11 @@ class RelayStream:
         if not self.done and not self.finished:
             raise Error(502, "The upstream stream ended without a finish_reason or [DONE]: the answer is cut off.", code="upstream_truncated")
         return []
+
+
+def not_a_chunk(data: bytes) -> Error:
+    shown = data[:SNIPPET_BYTES].decode("utf-8", "replace")
+    return Error(502, f"The upstream sent a stream event that is not a JSON chunk: {shown!r}", code="upstream_invalid_sse")
 
 
 class _ErrorDetail(msgspec.Struct):
