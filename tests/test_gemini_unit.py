@@ -361,3 +361,43 @@ def test_response_without_candidates_is_502():
     with pytest.raises(Error) as exc:
         gemini.chat_result(S, _call(), b'{"usageMetadata":{"promptTokenCount":3},"modelVersion":"gemini-2.5-flash"}')
     assert exc.value.status == 502
+
+
+def test_stream_text_template_gives_the_bytes_the_structs_give():
+    """Text deltas are framed from a per-stream template (providers/gemini/stream.py
+    `_text_chunk`); every byte must equal what encoding the chunk Structs gives, whatever the
+    text (quotes, escapes, U+2028, emoji, NUL) and whatever modelVersion says (one that mimics
+    the template's own marker included)."""
+    import random
+
+    rng = random.Random(5)
+    alphabet = ['a', ' ', '"', '\\', '\n', '\u2028', '\x00', 'é', '😀', '"content":', '\x00aoa-text\x00', '</script>']
+    models = [None, "gemini-2.5-flash", 'm"\\x', "\x00aoa-text\x00", '"content":"\\u0000aoa-text\\u0000"']
+    templated = 0
+    for include_usage in (False, True):
+        for _ in range(60):
+            events = []
+            for k in range(rng.randint(1, 8)):
+                parts = [{"text": "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))} for _ in range(rng.randint(1, 3))]
+                if rng.random() < 0.1:
+                    parts.append({"text": "t", "thought": True})
+                cand = {"content": {"role": "model", "parts": parts}, "index": rng.choice([0, 0, 0, 1])}
+                if rng.random() < 0.2:
+                    cand["finishReason"] = "STOP"
+                event = {"candidates": [cand]}
+                if (model := rng.choice(models)) is not None:
+                    event["modelVersion"] = model
+                events.append(event)
+            events.append({"candidates": [{"content": {"role": "model", "parts": [{"text": "."}]}, "finishReason": "STOP", "index": i} for i in (0, 1)]})
+            call = _call({"messages": [], "stream": True, "stream_options": {"include_usage": include_usage}})
+            fast = gemini.ChatStream(S, call)
+            slow = gemini.ChatStream(S, call)
+            slow.templated = False  # every chunk through the Structs
+            for e in events:
+                data = json.dumps(e).encode()
+                many: list[bytes] = []
+                fast.feed_many([("message", data)], many)
+                assert many == slow.feed("", data), e
+            assert fast.close() == slow.close()
+            templated += len(fast.templates)
+    assert templated > 100  # the template path was taken, for many choices and models

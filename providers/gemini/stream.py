@@ -6,7 +6,28 @@ from .. import oai
 from ..core import Call, Error
 from .endpoint import Settings
 from .response import _blocked, _decode, _split, _tool_call, error, extra_content, finish_reason, logprobs, usage
-from .wire import Candidate, UsageMetadata
+from .wire import Candidate, GenerateContentResponse, Part, UsageMetadata
+
+_encode = oai.encode
+_MARK = "\x00aoa-text\x00"  # a text no upstream sends: where the content goes in a template
+_MARK_JSON = _encode(_MARK)
+_MARK_FIELD = b'"content":' + _MARK_JSON
+
+def _plain_text(parts: list[Part] | None) -> str | None:
+    """The text of plain text parts; None when any part is a thought, is signed or is a call."""
+    if parts is not None and len(parts) == 1:
+        p = parts[0]
+        if p.function_call is None and not p.thought and not p.thought_signature:
+            return p.text or ""
+        return None
+    texts = []
+    for p in parts or ():
+        if p.function_call is not None or p.thought or p.thought_signature:
+            return None
+        if p.text is not None:
+            texts.append(p.text)
+    return "".join(texts)
+
 
 class _Slot:
     __slots__ = ("tools", "finish")
@@ -24,6 +45,9 @@ class ChatStream:
         self.model = call.model
         self.slots: dict[int, _Slot] = {}
         self.usage: UsageMetadata | None = None
+        # (index, model) → the bytes around `content` of a text-only chunk (see `_text_chunk`).
+        self.templates: dict[tuple[int, str], tuple[bytes, bytes]] = {}
+        self.templated = True  # False: every chunk through the Structs (the tests' reference)
 
     def _chunk(self, choices: list[oai.ChunkChoice]) -> bytes:
         chunk = oai.ChatCompletionChunk(id=self.call.id, choices=choices, created=self.call.created, model=self.model)
@@ -36,23 +60,66 @@ class ChatStream:
             raise error(500, data, streaming=True)
         if not data.strip():
             return []
-        doc = _decode(data)
+        out: list[bytes] = []
+        self._doc(_decode(data), data, out)
+        return out
+
+    def feed_many(self, events: list[tuple[str, bytes]], out: list[bytes]) -> None:
+        """`feed` for the events of one read, appended to `out` (up to an error, raised after
+        the chunks before it): one call per read instead of one per event."""
+        doc = self._doc
+        for event, data in events:
+            if event == "message" and data[:1] == b"{":
+                doc(_decode(data), data, out)
+            else:
+                out += self.feed(event, data)
+
+    def _doc(self, doc: GenerateContentResponse, data: bytes, out: list[bytes]) -> None:
         if doc.error is not None:
             raise error(500, data, streaming=True)
-        if (blocked := _blocked(doc)) is not None:
+        if doc.prompt_feedback is not None and (blocked := _blocked(doc)) is not None:
             raise blocked
         if doc.model_version:
             self.model = doc.model_version
         if doc.usage_metadata is not None:
             self.usage = doc.usage_metadata  # cumulative: the last one is the total
-        out = []
-        for pos, c in enumerate(doc.candidates or ()):
+        cands = doc.candidates
+        if self.templated and cands and len(cands) == 1:
+            # The common chunk — plain text for a candidate already started, no thoughts,
+            # signatures, calls or logprobs — framed from a template (`_text_chunk`).
+            c = cands[0]
+            index = c.index if c.index is not None else 0
+            slot = self.slots.get(index)
+            if slot is not None and c.logprobs_result is None and c.content is not None:
+                text = _plain_text(c.content.parts)
+                if text is not None:
+                    if c.finish_reason:
+                        slot.finish = c.finish_reason  # held, as in `_candidate`
+                    if text:
+                        out.append(self._text_chunk(index, text))
+                    return
+        for pos, c in enumerate(cands or ()):
             out += self._candidate(c.index if c.index is not None else pos, c)
-        return out
+
+    def _text_chunk(self, index: int, text: str) -> bytes:
+        """The chunk `_candidate` would encode for a text delta, made from the bytes around its
+        `content` (built by the same encoder once per choice and model): only the text is
+        encoded per chunk."""
+        key = (index, self.model)
+        around = self.templates.get(key)
+        if around is None:
+            whole = self._chunk([oai.ChunkChoice(index=index, delta=oai.Delta(content=_MARK), logprobs=None)])
+            # Found by its key: inside an encoded string (a hostile modelVersion, say) every `"`
+            # is escaped, so `"content":"…` can only be the field itself.
+            at = whole.index(_MARK_FIELD) + len(b'"content":')
+            around = self.templates[key] = (whole[:at], whole[at + len(_MARK_JSON):])
+        return around[0] + _encode(text) + around[1]
 
     def _candidate(self, index: int, c: Candidate) -> list[bytes]:
-        first = index not in self.slots
-        slot = self.slots.setdefault(index, _Slot())
+        slot = self.slots.get(index)
+        first = slot is None
+        if slot is None:
+            slot = self.slots[index] = _Slot()
         split = _split(c)
         delta = oai.Delta()
         if first:
