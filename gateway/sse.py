@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from itertools import repeat
-from typing import Any
 
 from providers import core
 
@@ -29,25 +28,40 @@ class SSEDecoder:
         self.cr_ended = False  # the last read ended in a CR already taken as a line end
 
     def feed(self, chunk: bytes) -> list[tuple[str, bytes]]:
-        parts, events = self._take(chunk, False)
-        if parts:
-            events[:0] = [("message", part[6:]) for part in parts]
+        if not chunk:
+            return []
+        buf = self._join(chunk)
+        events: list[tuple[str, bytes]] = []
+        if FAST and not self.data and not self.event:
+            # The common shape — complete plain `data:` events — taken in bulk.
+            cut = buf.rfind(b"\n\n")
+            if cut > 0 and (parts := plain_events(buf[:cut])) is not None:
+                events = [("message", part[6:]) for part in parts]
+                buf = buf[cut + 2:]
+        self._lines(buf, events)
         return events
 
     def feed_framed(self, chunk: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
         """`feed` for a relay that checks events in bulk: every complete event of this read
         comes back unparsed, as one block (line ends normalised to LF) that ends where an event
-        ends; the partial event after it stays buffered. The block is *not* known to hold only
-        plain `data:` events: a relay proves what it needs by byte counts and writes the block
-        as it is, or parses it with `SSEDecoder().feed(block)` (the block starts and ends
-        where the parser is between events, so a fresh parser gives exactly its events)."""
-        return self._take(chunk, True)
-
-    def _take(self, chunk: bytes, unparsed: bool) -> tuple[Any, list[tuple[str, bytes]]]:
-        """(the block of whole events, unparsed, or the `data: …` lines of the plain events at
-        the front; the events after them)."""
+        ends; the events after it come back parsed. The block is *not* known to hold only plain
+        `data:` events: a relay proves what it needs by byte counts and writes the block as it
+        is, or parses it with `SSEDecoder().feed(block)` (the block starts and ends where the
+        parser is between events, so a fresh parser gives exactly its events)."""
         if not chunk:
             return b"", []
+        buf = self._join(chunk)
+        block = b""
+        if FAST and not self.data and not self.event:
+            at = buf.rfind(b"\n\n")  # a blank line ends there: the parser is between events
+            if at >= 0:
+                block, buf = buf[:at + 2], buf[at + 2:]
+        events: list[tuple[str, bytes]] = []
+        self._lines(buf, events)
+        return block, events
+
+    def _join(self, chunk: bytes) -> bytes:
+        """What is buffered and this read, line ends normalised to LF."""
         if self.cr_ended and chunk[:1] == b"\n":
             chunk = chunk[1:]  # the LF of a CRLF split across reads: not another line
         self.cr_ended = False
@@ -60,18 +74,9 @@ class SSEDecoder:
             buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             if hold:
                 buf += b"\r"
-        block = b""
-        if FAST and not self.data and not self.event:
-            if unparsed:
-                at = buf.rfind(b"\n\n")  # a blank line ends there: the parser is between events
-                cut = at + 2 if at >= 0 else 0
-                if cut:
-                    block, buf = buf[:cut], buf[cut:]
-            else:
-                cut = buf.rfind(b"\n\n")
-                if cut > 0 and (parts := plain_events(buf[:cut])) is not None:
-                    block, buf = parts, buf[cut + 2:]
-        events: list[tuple[str, bytes]] = []
+        return buf
+
+    def _lines(self, buf: bytes, events: list[tuple[str, bytes]]) -> None:
         *lines, self.buf = buf.split(b"\n")
         if len(self.buf) > self.MAX_BUFFER:
             raise core.Error(502, "The upstream sent an over-long SSE line.", code="upstream_invalid_sse")
@@ -81,7 +86,6 @@ class SSEDecoder:
             self.cr_ended = True
         for line in lines:
             self._line(line, events)
-        return block, events
 
     def _line(self, line: bytes, events: list[tuple[str, bytes]]) -> None:
         if not line:

@@ -159,7 +159,6 @@ class ChatStream(passthrough.RelayStream):
             self.held = None
         return [msgspec.json.encode(chunk)]
 
-
     def feed_framed(self, block: bytes) -> bytes | None:
         # Normalising rewrites only chunks without a delta or with prompt filter results; a
         # block with none of those goes out whole, as from the base relay.
@@ -170,6 +169,7 @@ class ChatStream(passthrough.RelayStream):
         ):
             return None
         return super().feed_framed(block)
+
 
 def completions(s: Settings, call: Call) -> Outbound:
     return _post(s, call, "completions")

@@ -13,6 +13,7 @@ _MARK = "\x00aoa-text\x00"  # a text no upstream sends: where the content goes i
 _MARK_JSON = _encode(_MARK)
 _MARK_FIELD = b'"content":' + _MARK_JSON
 
+
 def _plain_text(parts: list[Part] | None) -> str | None:
     """The text of plain text parts; None when any part is a thought, is signed or is a call."""
     if parts is not None and len(parts) == 1:
@@ -45,8 +46,8 @@ class ChatStream:
         self.model = call.model
         self.slots: dict[int, _Slot] = {}
         self.usage: UsageMetadata | None = None
-        # (index, model) → the bytes around `content` of a text-only chunk (see `_text_chunk`).
-        self.templates: dict[tuple[int, str], tuple[bytes, bytes]] = {}
+        # choice index → (model, the bytes around `content` of a text-only chunk): see `_text_chunk`.
+        self.templates: dict[int, tuple[str, bytes, bytes]] = {}
         self.templated = True  # False: every chunk through the Structs (the tests' reference)
 
     def _chunk(self, choices: list[oai.ChunkChoice]) -> bytes:
@@ -105,15 +106,14 @@ class ChatStream:
         """The chunk `_candidate` would encode for a text delta, made from the bytes around its
         `content` (built by the same encoder once per choice and model): only the text is
         encoded per chunk."""
-        key = (index, self.model)
-        around = self.templates.get(key)
-        if around is None:
+        t = self.templates.get(index)
+        if t is None or t[0] != self.model:  # one per choice: a new modelVersion replaces it
             whole = self._chunk([oai.ChunkChoice(index=index, delta=oai.Delta(content=_MARK), logprobs=None)])
             # Found by its key: inside an encoded string (a hostile modelVersion, say) every `"`
             # is escaped, so `"content":"…` can only be the field itself.
             at = whole.index(_MARK_FIELD) + len(b'"content":')
-            around = self.templates[key] = (whole[:at], whole[at + len(_MARK_JSON):])
-        return around[0] + _encode(text) + around[1]
+            t = self.templates[index] = (self.model, whole[:at], whole[at + len(_MARK_JSON):])
+        return t[1] + _encode(text) + t[2]
 
     def _candidate(self, index: int, c: Candidate) -> list[bytes]:
         slot = self.slots.get(index)
